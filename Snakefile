@@ -1,0 +1,13 @@
+# Intraclass clustering (ICLR 2021) reproduction: includes and targets only; each stage is a file in rules/.
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,1 @@
+"""Intraclass clustering measures, models and training for the ICLR 2021 reproduction workflow."""

@@ -1,0 +1,87 @@
+"""Pre-activation extraction (SPEC §5): the model in inference mode on un-augmented images, each convolutional
+neuron reduced to one value per image by global max pooling (max pooling and ReLU commute, so the activations are
+the ReLU of these values)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .storage import save_npz
+
+
+@torch.no_grad()
+def extract_preactivations(
+    model: nn.Module,
+    x: torch.Tensor,
+    sites: Sequence[nn.Module] | None = None,
+    batch_size: int = 1000,
+) -> list[np.ndarray]:
+    """Pre-activations at ``sites`` (default: ``model.preactivation_sites()``), one (samples, neurons) float32
+    array per site in DAG order. Works on any PyTorch model: pass the modules whose outputs are the
+    pre-activations (e.g. the BatchNorm layers that feed a ReLU)."""
+    if sites is None:
+        sites = model.preactivation_sites()  # type: ignore[operator]
+    if not sites:
+        raise ValueError("no pre-activation sites given")
+    device = next(model.parameters()).device
+    collected: list[list[torch.Tensor]] = [[] for _ in sites]
+
+    def hook_for(index: int):
+        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+            # Reduce at once: a following in-place ReLU would otherwise overwrite the tensor.
+            pooled = output.amax(dim=tuple(range(2, output.dim()))) if output.dim() > 2 else output
+            collected[index].append(pooled.float().cpu())
+
+        return hook
+
+    handles = [site.register_forward_hook(hook_for(i)) for i, site in enumerate(sites)]
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(x), batch_size):
+            model(x[start : start + batch_size].to(device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return [torch.cat(parts).numpy() for parts in collected]
+
+
+def layer_key(index: int) -> str:
+    return f"layer_{index:02d}"
+
+
+def save_preactivations(
+    path: str | os.PathLike[str],
+    layers: Sequence[np.ndarray],
+    layer_names: Sequence[str],
+    labels: np.ndarray,
+    sublabels: np.ndarray | None,
+) -> None:
+    """One float16 array per layer (``layer_00``, ...), ``labels``, ``sublabels`` (if any), ``layer_names``."""
+    arrays = {layer_key(i): np.asarray(a, dtype=np.float16) for i, a in enumerate(layers)}
+    arrays["labels"] = np.asarray(labels)
+    if sublabels is not None:
+        arrays["sublabels"] = np.asarray(sublabels)
+    arrays["layer_names"] = np.asarray(list(layer_names))
+    save_npz(path, **arrays)
+
+
+def load_preactivations(path: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[str], np.ndarray, np.ndarray | None]:
+    """The layers, layer names, labels and sublabels (None when absent) written by :func:`save_preactivations`."""
+    with np.load(path) as stored:
+        names = [str(n) for n in stored["layer_names"]]
+        layers = [stored[layer_key(i)] for i in range(len(names))]
+        sublabels = stored["sublabels"] if "sublabels" in stored.files else None
+        return layers, names, stored["labels"], sublabels
+
+
+def site_names(model: nn.Module) -> list[str]:
+    """Module paths of the model's pre-activation sites, in DAG order."""
+    names = {module: name for name, module in model.named_modules()}
+    return [names[site] for site in model.preactivation_sites()]  # type: ignore[operator]

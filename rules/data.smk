@@ -1,0 +1,37 @@
+# Datasets: CIFAR archives fetched once on the submit host (compute nodes often have no internet), then every
+# dataset reduced to one compact .npz the training jobs read.
+
+
+localrules:
+    download_cifar,
+
+
+rule download_cifar:
+    output:
+        archive="resources/downloads/{archive}.tar.gz",
+    log:
+        "resources/logs/download_{archive}.log",
+    params:
+        archive=lambda wildcards: wildcards.archive,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/download_cifar.py"
+
+
+rule prepare_dataset:
+    input:
+        source=dataset_source,
+    output:
+        dataset="resources/datasets/{dataset}.npz",
+    log:
+        "resources/logs/prepare_{dataset}.log",
+    params:
+        dataset=lambda wildcards: wildcards.dataset,
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/prepare_dataset.py"

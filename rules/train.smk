@@ -1,0 +1,39 @@
+# Training, one job per configuration (GPU nodes on a cluster), and the study's runs.csv.
+
+
+rule train:
+    input:
+        dataset=run_dataset,
+    output:
+        model=f"{RUN_DIR}/model.pt",
+        metrics=f"{RUN_DIR}/metrics.json",
+        snapshots=[f"{RUN_DIR}/snapshots/epoch_{epoch:03d}.pt" for epoch in SNAPSHOT_EPOCHS],
+    log:
+        f"{LOGS}/train/{{run_id}}.log",
+    params:
+        run=run_params,
+        training=TRAINING,
+        device=config["device"],
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=config["training"]["mem_mb"],
+        runtime=config["training"]["runtime_min"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule collect_runs:
+    input:
+        metrics=run_outputs("metrics.json"),
+    output:
+        table=f"{RESULTS}/runs.csv",
+    log:
+        f"{LOGS}/collect_runs.log",
+    params:
+        study=STUDY,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/collect_runs.py"
