@@ -234,6 +234,7 @@ def train(
             optimizer.step()
             loss_sum += loss.detach() * len(index)
             correct += (logits.detach().argmax(1) == yb).sum()
+        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch ran at
         scheduler.step()
         state.epoch += 1
         train_loss = loss_sum.item() / n
@@ -243,7 +244,7 @@ def train(
         test_loss, test_acc = evaluate(model, x_test, y_test, settings.eval_batch_size)
         record = {
             "epoch": state.epoch,
-            "lr": optimizer.param_groups[0]["lr"],
+            "lr": lr,
             "train_loss": train_loss,
             "train_acc": correct.item() / n,
             "test_loss": test_loss,
