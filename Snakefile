@@ -5,6 +5,7 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/measures.smk"
 
 
 rule all:

@@ -1,5 +1,5 @@
 """Wall time of the default study's training stage from a fresh copy of the repository (goal: under 3 minutes on
-2 cores). Copies the tracked files to a temporary directory, so no cached result is reused, and runs Snakemake
+2 cores). Copies the working tree (less what git ignores) to a temporary directory, so no cached result is reused, and runs Snakemake
 there up to runs.csv.
 
     python bench/bench_default_study.py [--cores 2]
@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     with tempfile.TemporaryDirectory() as tmp:
         for name in files:
             target = Path(tmp) / name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -19,3 +19,24 @@ def runs_table(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per run from the runs' metrics.json contents, sorted by run id."""
     frame = pd.DataFrame([{column: m[column] for column in RUN_COLUMNS} for m in metrics], columns=list(RUN_COLUMNS))
     return frame.sort_values("run_id", ignore_index=True)
+
+MEASURE_COLUMNS = ("c1", "c2", "c3", "c4")
+SHARPNESS_COLUMNS = ("inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp")
+
+
+def measures_table(
+    runs: pd.DataFrame,
+    run_ids: Sequence[str],
+    measures: Sequence[Mapping[str, Any]],
+    sharpness: Sequence[Mapping[str, Any]] = (),
+) -> pd.DataFrame:
+    """runs.csv with one column per measure (c1, c2 only where the dataset has subclasses) and, when given, the
+    four sharpness measures; ``measures`` and ``sharpness`` are the runs' JSON contents in ``run_ids`` order."""
+    rows = []
+    for index, run_id in enumerate(run_ids):
+        row = {"run_id": run_id, **{c: measures[index].get(c) for c in MEASURE_COLUMNS}}
+        if sharpness:
+            row.update({c: sharpness[index].get(c) for c in SHARPNESS_COLUMNS})
+        rows.append(row)
+    values = pd.DataFrame(rows).dropna(axis=1, how="all")
+    return runs.merge(values, on="run_id", how="left", validate="one_to_one")

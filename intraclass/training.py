@@ -153,8 +153,14 @@ def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu")
     return model.eval(), tuple(stored["normalization"])
 
 
+def snapshot_dir(epoch: int) -> str:
+    """Where a snapshot lives inside its run's folder: it is laid out like a run (model.pt, then what is computed
+    from it), so the same rules serve final models and snapshots."""
+    return f"snapshots/epoch_{epoch:03d}"
+
+
 def snapshot_path(run_dir: str | os.PathLike[str], epoch: int) -> Path:
-    return Path(run_dir) / "snapshots" / f"epoch_{epoch:03d}.pt"
+    return Path(run_dir) / snapshot_dir(epoch) / "model.pt"
 
 
 def train(
@@ -287,7 +293,7 @@ def train(
     for epoch in settings.snapshot_epochs:
         final = snapshot_path(run_dir, epoch)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(pending_dir / final.name, final)
+        os.replace(pending_dir / f"epoch_{epoch:03d}.pt", final)
     shutil.rmtree(pending_dir, ignore_errors=True)
     checkpoint_path.unlink(missing_ok=True)
     return metrics

@@ -5,7 +5,7 @@ from snakemake.utils import min_version, validate
 
 from intraclass.data import dataset_info
 from intraclass.grid import study_runs
-from intraclass.training import TrainingSettings
+from intraclass.training import TrainingSettings, snapshot_dir
 
 min_version("9.0")
 
@@ -27,6 +27,7 @@ DATASETS = sorted({run.dataset for run in RUNS.values()})
 
 wildcard_constraints:
     run_id="|".join(RUNS) or "no-runs",
+    model_dir=r"runs/[^/]+(/snapshots/epoch_\d{3})?",
     dataset="|".join(DATASETS) or "no-datasets",
 
 
@@ -35,8 +36,30 @@ def run_params(wildcards):
     return RUNS[wildcards.run_id].as_dict()
 
 
+def dataset_file(run_id):
+    return f"resources/datasets/{RUNS[run_id].dataset}.npz"
+
+
 def run_dataset(wildcards):
-    return f"resources/datasets/{RUNS[wildcards.run_id].dataset}.npz"
+    return dataset_file(wildcards.run_id)
+
+
+def model_dir_dataset(wildcards):
+    """The dataset of a model folder, runs/<run_id>[/snapshots/epoch_NNN]."""
+    return dataset_file(wildcards.model_dir.split("/")[1])
+
+
+def measure_options(wildcards):
+    """measure_summary's options for one model folder; k over layers depends on the architecture."""
+    options = dict(config["measures"])
+    arch = RUNS[wildcards.model_dir.split("/")[1]].arch
+    return {
+        "k_neurons": options["k_neurons"],
+        "k_layers": options["k_layers"][arch],
+        "k_neurons_per_layer": options["k_neurons_per_layer"],
+        "percentile": options["percentile"],
+        "min_active_neurons": options["min_active_neurons"],
+    }
 
 
 def dataset_source(wildcards):
@@ -52,4 +75,4 @@ def run_outputs(name):
 
 
 def all_targets():
-    return [f"{RESULTS}/runs.csv"]
+    return [f"{RESULTS}/runs.csv", f"{RESULTS}/measures.csv"]

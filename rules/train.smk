@@ -7,7 +7,7 @@ rule train:
     output:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.json",
-        snapshots=[f"{RUN_DIR}/snapshots/epoch_{epoch:03d}.pt" for epoch in SNAPSHOT_EPOCHS],
+        snapshots=[f"{RUN_DIR}/{snapshot_dir(epoch)}/model.pt" for epoch in SNAPSHOT_EPOCHS],
     log:
         f"{LOGS}/train/{{run_id}}.log",
     params:

@@ -1,0 +1,58 @@
+# Pre-activations and the four intraclass-clustering measures, per final model and per snapshot: a "model
+# folder" is a run's folder or one of its snapshots' (runs/<run_id>[/snapshots/epoch_NNN]), laid out alike.
+
+
+rule extract:
+    input:
+        model=f"{RESULTS}/{{model_dir}}/model.pt",
+        dataset=model_dir_dataset,
+    output:
+        preactivations=f"{RESULTS}/{{model_dir}}/preactivations.npz",
+    log:
+        f"{LOGS}/extract/{{model_dir}}.log",
+    params:
+        batch_size=config["measures"]["extract_batch_size"],
+        device=config["device"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/extract.py"
+
+
+rule measures:
+    input:
+        preactivations=f"{RESULTS}/{{model_dir}}/preactivations.npz",
+    output:
+        measures=f"{RESULTS}/{{model_dir}}/measures.json",
+    log:
+        f"{LOGS}/measures/{{model_dir}}.log",
+    params:
+        options=measure_options,
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/measures.py"
+
+
+rule collect_measures:
+    input:
+        runs=f"{RESULTS}/runs.csv",
+        measures=run_outputs("measures.json"),
+    output:
+        table=f"{RESULTS}/measures.csv",
+    log:
+        f"{LOGS}/collect_measures.log",
+    params:
+        run_ids=list(RUNS),
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/collect_measures.py"
