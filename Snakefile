@@ -6,9 +6,14 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/measures.smk"
+include: "rules/kendall.smk"
+include: "rules/figures.smk"
+
+
+report: "report/workflow.rst"
 
 
 rule all:
     input:
-        all_targets(),
+        all_targets,
     default_target: True

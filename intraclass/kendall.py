@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .grid import HYPERPARAMETERS
+from .storage import write_text
 
 __all__ = [
     "AXES",
@@ -323,22 +323,6 @@ def kendall_table(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
 # writers
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then ``os.replace`` it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _formatted(table: pd.DataFrame, missing: str, labels: Mapping[str, str], digits: int) -> pd.DataFrame:
     """Cells as strings rounded to ``digits`` (no "-0.00"), missing as ``missing``; readable row/column labels."""
     axis_labels = {axis.name: axis.label for axis in AXES}
@@ -382,8 +366,8 @@ def write_kendall_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digi
     csv_path, md_path, tex_path = (stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex"))
     csv = table.copy()
     csv.index.name = "measure"
-    _atomic_write(csv_path, csv.to_csv(na_rep=""))
+    write_text(csv_path, csv.to_csv(na_rep=""))
     md = _formatted(table, MISSING_MARKDOWN, LABELS_MARKDOWN, digits)
-    _atomic_write(md_path, md.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(md.columns))) + "\n")
-    _atomic_write(tex_path, _latex(table, digits))
+    write_text(md_path, md.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(md.columns))) + "\n")
+    write_text(tex_path, _latex(table, digits))
     return [csv_path, md_path, tex_path]

@@ -3,6 +3,8 @@ from dataclasses import asdict
 
 from snakemake.utils import min_version, validate
 
+import pandas as pd
+
 from intraclass.data import dataset_info
 from intraclass.grid import study_runs
 from intraclass.training import TrainingSettings, snapshot_dir
@@ -23,12 +25,27 @@ except ValueError as error:
     raise WorkflowError(f"config 'training': {error}") from None
 SNAPSHOT_EPOCHS = sorted(set(TRAINING["snapshot_epochs"]))
 DATASETS = sorted({run.dataset for run in RUNS.values()})
+FIGURES = f"{RESULTS}/figures"
+CAPTIONS = "../report/captions"
+
+
+def experiment_name(run):
+    """An experiment is a dataset-architecture pair: the unit of the Kendall tables and most figures."""
+    return f"{run.dataset}_{run.arch}"
+
+
+EXPERIMENTS = {}
+for _run_id, _run in RUNS.items():
+    EXPERIMENTS.setdefault(experiment_name(_run), []).append(_run_id)
+WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if dataset_info(RUNS[ids[0]].dataset).sublabel_key]
 
 
 wildcard_constraints:
     run_id="|".join(RUNS) or "no-runs",
     model_dir=r"runs/[^/]+(/snapshots/epoch_\d{3})?",
     dataset="|".join(DATASETS) or "no-datasets",
+    experiment="|".join(EXPERIMENTS) or "no-experiments",
+    depth=r"1|1\.5",
 
 
 def run_params(wildcards):
@@ -70,9 +87,89 @@ def dataset_source(wildcards):
     return config["cifar_sources"].get(archive.key) or f"resources/downloads/{archive.key}.tar.gz"
 
 
-def run_outputs(name):
-    return expand(f"{RUN_DIR}/{name}", run_id=RUNS)
+def run_outputs(name, run_ids=None):
+    return expand(f"{RUN_DIR}/{name}", run_id=RUNS if run_ids is None else run_ids)
 
 
-def all_targets():
-    return [f"{RESULTS}/runs.csv", f"{RESULTS}/measures.csv"]
+def experiment_outputs(name):
+    """A file of every run of the experiment named by the wildcards."""
+    return lambda wildcards: run_outputs(name, EXPERIMENTS[wildcards.experiment])
+
+
+def depth_outputs(name):
+    """A file of every run of the experiment and depth factor named by the wildcards."""
+    return lambda wildcards: run_outputs(
+        name, [i for i in EXPERIMENTS[wildcards.experiment] if RUNS[i].depth == float(wildcards.depth)]
+    )
+
+
+def depths(experiment):
+    return sorted({f"{RUNS[i].depth:g}" for i in EXPERIMENTS[experiment]})
+
+
+def followed_runs(experiment):
+    """{"high", "mid", "low": run_id}: the fitted runs of Fig. 6 and 7, or {} when fewer than 3 runs fitted."""
+    from intraclass.plots import select_epoch_runs
+
+    runs = pd.read_csv(checkpoints.collect_runs.get().output.table)
+    runs = runs[runs.run_id.isin(EXPERIMENTS[experiment])]
+    try:
+        return select_epoch_runs(runs, config["kendall"]["min_train_acc"])
+    except ValueError:
+        return {}
+
+
+def snapshot_outputs(name, label=None):
+    """A file of every snapshot of the followed runs (or of one of them, by label) of the wildcards' experiment."""
+
+    def files(wildcards):
+        chosen = followed_runs(wildcards.experiment)
+        labels = [label] if label else list(chosen)
+        return {
+            f"{l}_{e}": f"{RESULTS}/runs/{chosen[l]}/{snapshot_dir(e)}/{name}" for l in labels for e in SNAPSHOT_EPOCHS
+        }
+
+    return files
+
+
+def followed_outputs(name, label):
+    return lambda wildcards: f"{RESULTS}/runs/{followed_runs(wildcards.experiment)[label]}/{name}"
+
+
+def figure_files(name, experiment=True):
+    """A figure's PDF and PNG, both in the report under the figure's caption."""
+    stem = f"{FIGURES}/{{experiment}}/{name}" if experiment else f"{FIGURES}/{name}"
+    caption = f"{CAPTIONS}/{name.split('_')[0]}.rst"
+    category = f"Figure {name.split('_')[0][3:]}"
+    subcategory = "{experiment}" if experiment else None
+    return {
+        kind: report(f"{stem}.{kind}", caption=caption, category=category, subcategory=subcategory)
+        for kind in ("pdf", "png")
+    }
+
+
+def figure_targets():
+    """Every figure the study supports: none is requested that would be drawn empty."""
+    targets = [f"{FIGURES}/fig3.png", f"{FIGURES}/fig8.png"]
+    for experiment in EXPERIMENTS:
+        targets.append(f"{FIGURES}/{experiment}/fig4.png")
+        targets += [f"{FIGURES}/{experiment}/fig5_depth{d}.png" for d in depths(experiment)]
+        if experiment in WITH_SUBCLASSES:
+            targets.append(f"{FIGURES}/{experiment}/fig11.png")
+        if not followed_runs(experiment):
+            continue
+        targets.append(f"{FIGURES}/{experiment}/fig2.png")
+        if SNAPSHOT_EPOCHS:
+            targets.append(f"{FIGURES}/{experiment}/fig6.png")
+            if experiment in WITH_SUBCLASSES:
+                targets.append(f"{FIGURES}/{experiment}/fig7.png")
+    return targets
+
+
+def all_targets(wildcards):
+    return [
+        f"{RESULTS}/runs.csv",
+        f"{RESULTS}/measures.csv",
+        *expand(f"{RESULTS}/kendall/{{experiment}}.md", experiment=EXPERIMENTS),
+        *figure_targets(),
+    ]

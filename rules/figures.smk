@@ -1,0 +1,132 @@
+# The paper's figures, one rule and one script each (SPEC §9); rules/common.smk's figure_targets() requests
+# only those the study supports (subclasses, snapshots, at least 3 fitted runs to follow).
+
+
+rule fig2:
+    input:
+        preactivations=followed_outputs("preactivations.npz", "high"),
+    output:
+        **figure_files("fig2"),
+    log:
+        f"{LOGS}/figures/{{experiment}}/fig2.log",
+    params:
+        dpi=config["plots"]["dpi"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig2.py"
+
+
+rule fig3:
+    input:
+        measures=f"{RESULTS}/measures.csv",
+    output:
+        **figure_files("fig3", experiment=False),
+    log:
+        f"{LOGS}/figures/fig3.log",
+    params:
+        dpi=config["plots"]["dpi"],
+        min_train_acc=config["kendall"]["min_train_acc"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig3.py"
+
+
+rule fig4:
+    input:
+        measures=f"{RESULTS}/measures.csv",
+        summaries=experiment_outputs("measures.json"),
+    output:
+        **figure_files("fig4"),
+    log:
+        f"{LOGS}/figures/{{experiment}}/fig4.log",
+    params:
+        dpi=config["plots"]["dpi"],
+        points=config["plots"]["fig4_points"],
+        run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
+        min_train_acc=config["kendall"]["min_train_acc"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig4.py"
+
+
+rule fig5:
+    input:
+        summaries=depth_outputs("measures.json"),
+    output:
+        **figure_files("fig5_depth{depth}"),
+    log:
+        f"{LOGS}/figures/{{experiment}}/fig5_depth{{depth}}.log",
+    params:
+        dpi=config["plots"]["dpi"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig5.py"
+
+
+rule fig6:
+    input:
+        unpack(snapshot_outputs("measures.json")),
+        metrics=lambda wildcards: [f"{RESULTS}/runs/{r}/metrics.json" for r in followed_runs(wildcards.experiment).values()],
+    output:
+        **figure_files("fig6"),
+    log:
+        f"{LOGS}/figures/{{experiment}}/fig6.log",
+    params:
+        dpi=config["plots"]["dpi"],
+        followed=lambda wildcards: followed_runs(wildcards.experiment),
+        epochs=SNAPSHOT_EPOCHS,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig6.py"
+
+
+rule fig7:
+    input:
+        unpack(snapshot_outputs("preactivations.npz", "high")),
+        summary=followed_outputs("measures.json", "high"),
+    output:
+        **figure_files("fig7"),
+    log:
+        f"{LOGS}/figures/{{experiment}}/fig7.log",
+    params:
+        dpi=config["plots"]["dpi"],
+        epochs=SNAPSHOT_EPOCHS,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig7.py"
+
+
+rule fig8:
+    input:
+        runs=f"{RESULTS}/runs.csv",
+    output:
+        **figure_files("fig8", experiment=False),
+    log:
+        f"{LOGS}/figures/fig8.log",
+    params:
+        dpi=config["plots"]["dpi"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig8.py"
+
+
+rule fig11:
+    input:
+        summaries=experiment_outputs("measures.json"),
+    output:
+        **figure_files("fig11"),
+    log:
+        f"{LOGS}/figures/{{experiment}}/fig11.log",
+    params:
+        dpi=config["plots"]["dpi"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fig11.py"

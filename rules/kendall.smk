@@ -1,0 +1,25 @@
+# Granulated Kendall coefficients of every measure against test accuracy: Tables 1-3, one per experiment.
+
+
+rule kendall:
+    input:
+        measures=f"{RESULTS}/measures.csv",
+    output:
+        table=report(
+            f"{RESULTS}/kendall/{{experiment}}.csv",
+            caption=f"{CAPTIONS}/kendall.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
+        markdown=f"{RESULTS}/kendall/{{experiment}}.md",
+        latex=f"{RESULTS}/kendall/{{experiment}}.tex",
+        excluded=f"{RESULTS}/kendall/{{experiment}}_excluded.csv",
+    log:
+        f"{LOGS}/kendall/{{experiment}}.log",
+    params:
+        run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
+        min_train_acc=config["kendall"]["min_train_acc"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/kendall.py"

@@ -1,0 +1,18 @@
+"""Rule fig4: the granulated Kendall total of c1 and c3 against k, the number of neurons they average."""
+
+import pandas as pd
+
+from intraclass.kendall import select_models
+from intraclass.logs import log_to_file
+from intraclass.plots import fig4_kendall_vs_k, kendall_over_k, log_k_grid, save_figure, subclasses_per_class
+from intraclass.storage import read_json
+
+log_to_file(snakemake.log[0])
+measures = pd.read_csv(snakemake.input.measures)
+kept, _ = select_models(measures[measures.run_id.isin(snakemake.params.run_ids)], snakemake.params.min_train_acc)
+summaries = {run_id: read_json(path) for run_id, path in zip(snakemake.params.run_ids, snakemake.input.summaries)}
+ks = log_k_grid(min(s["n_neurons"] for s in summaries.values()), snakemake.params.points)
+curves = {m: kendall_over_k(kept, summaries, m, ks) for m in ("c1", "c3") if m in kept.columns}
+per_class = subclasses_per_class(summaries) if "c1" in curves else None
+figure = fig4_kendall_vs_k(curves, per_class, title=snakemake.wildcards.experiment)
+save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)
