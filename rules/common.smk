@@ -107,16 +107,28 @@ def depths(experiment):
     return sorted({f"{RUNS[i].depth:g}" for i in EXPERIMENTS[experiment]})
 
 
+def trained_runs(experiment):
+    """runs.csv rows of the experiment (waits for the collect_runs checkpoint)."""
+    runs = pd.read_csv(checkpoints.collect_runs.get().output.table)
+    return runs[runs.run_id.isin(EXPERIMENTS[experiment])]
+
+
 def followed_runs(experiment):
     """{"high", "mid", "low": run_id}: the fitted runs of Fig. 6 and 7, or {} when fewer than 3 runs fitted."""
     from intraclass.plots import select_epoch_runs
 
-    runs = pd.read_csv(checkpoints.collect_runs.get().output.table)
-    runs = runs[runs.run_id.isin(EXPERIMENTS[experiment])]
     try:
-        return select_epoch_runs(runs, config["kendall"]["min_train_acc"])
+        return select_epoch_runs(trained_runs(experiment), config["kendall"]["min_train_acc"])
     except ValueError:
         return {}
+
+
+def has_kendall_groups(experiment):
+    """Whether any axis has a group of fitted runs to rank (else Fig. 4 would be empty)."""
+    from intraclass.kendall import granulated_kendall, select_models
+
+    kept, _ = select_models(trained_runs(experiment), config["kendall"]["min_train_acc"])
+    return len(kept) > 1 and granulated_kendall(kept, "test_acc", orientation=1)["total"] is not None
 
 
 def snapshot_outputs(name, label=None):
@@ -152,7 +164,8 @@ def figure_targets():
     """Every figure the study supports: none is requested that would be drawn empty."""
     targets = [f"{FIGURES}/fig3.png", f"{FIGURES}/fig8.png"]
     for experiment in EXPERIMENTS:
-        targets.append(f"{FIGURES}/{experiment}/fig4.png")
+        if has_kendall_groups(experiment):
+            targets.append(f"{FIGURES}/{experiment}/fig4.png")
         targets += [f"{FIGURES}/{experiment}/fig5_depth{d}.png" for d in depths(experiment)]
         if experiment in WITH_SUBCLASSES:
             targets.append(f"{FIGURES}/{experiment}/fig11.png")

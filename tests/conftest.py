@@ -11,16 +11,18 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "configs", "profiles")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "configs", "profiles", "report")
 
 TINY_BASE = dict(lr=0.1, weight_decay=0, batch_size=100, optimizer="sgd", dropout=0, augment=False, width=1, depth=1)
 TINY_STUDY = {
     "study": "tiny",
     "experiments": [
-        {"dataset": "digits-coarse", "arch": "vgg", "design": "lists", "base": TINY_BASE, "values": {"lr": [0.1, 0.032]}},
+        {"dataset": "digits-coarse", "arch": "vgg", "design": "lists", "base": TINY_BASE, "values": {"lr": [0.1, 0.032, 0.01]}},
         {"dataset": "digits-coarse", "arch": "resnet", "design": "lists", "base": TINY_BASE},
     ],
     "training": {"epochs": 2, "checkpoint_every": 1, "snapshot_epochs": [1, 2]},
+    # 2 epochs fit nothing: count every run, so that every figure has its three followed runs
+    "kendall": {"min_train_acc": 0.0},
 }
 
 
@@ -52,7 +54,7 @@ def write_config(path: Path, config: dict) -> Path:
 
 @pytest.fixture
 def tiny_workflow(tmp_path: Path) -> Path:
-    """A copy of the workflow whose config.yaml is the tiny study (3 runs, 2 epochs)."""
+    """A copy of the workflow whose config.yaml is the tiny study (4 runs, 2 epochs)."""
     copy_workflow(tmp_path)
     write_config(tmp_path / "config.yaml", TINY_STUDY)
     return tmp_path

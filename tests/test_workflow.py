@@ -16,8 +16,8 @@ def test_tiny_study_trains_every_run_then_has_nothing_to_do(tiny_workflow):
     snakemake(tiny_workflow, "results/tiny/runs.csv")
     runs = pd.read_csv(tiny_workflow / "results/tiny/runs.csv")
     assert list(runs.columns) == RUN_COLUMNS
-    assert len(runs) == 3
-    assert sorted(runs.lr) == [0.032, 0.1, 0.1]
+    assert len(runs) == 4
+    assert sorted(runs.lr) == [0.01, 0.032, 0.1, 0.1]
     assert (runs.epochs_run == 2).all() and not runs.diverged.any()
     assert (runs.test_acc > 0.2).all()  # 5 classes: chance is 0.2
     for run_id in runs.run_id:
