@@ -6,6 +6,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/measures.smk"
+include: "rules/sharpness.smk"
 include: "rules/kendall.smk"
 include: "rules/figures.smk"
 

@@ -28,15 +28,16 @@ def measures_table(
     runs: pd.DataFrame,
     run_ids: Sequence[str],
     measures: Sequence[Mapping[str, Any]],
-    sharpness: Sequence[Mapping[str, Any]] = (),
+    sharpness: Sequence[Mapping[str, Any]],
 ) -> pd.DataFrame:
-    """runs.csv with one column per measure (c1, c2 only where the dataset has subclasses) and, when given, the
-    four sharpness measures; ``measures`` and ``sharpness`` are the runs' JSON contents in ``run_ids`` order."""
+    """runs.csv with one column per measure (c1, c2 only where the dataset has subclasses) and the four sharpness
+    measures (empty for a skipped run); ``measures`` and ``sharpness`` are the runs' JSON in ``run_ids`` order."""
     rows = []
     for index, run_id in enumerate(run_ids):
-        row = {"run_id": run_id, **{c: measures[index].get(c) for c in MEASURE_COLUMNS}}
-        if sharpness:
-            row.update({c: sharpness[index].get(c) for c in SHARPNESS_COLUMNS})
-        rows.append(row)
+        rows.append({
+            "run_id": run_id,
+            **{c: measures[index].get(c) for c in MEASURE_COLUMNS},
+            **{c: sharpness[index].get(c) for c in SHARPNESS_COLUMNS},
+        })
     values = pd.DataFrame(rows).dropna(axis=1, how="all")
     return runs.merge(values, on="run_id", how="left", validate="one_to_one")

@@ -46,6 +46,7 @@ rule collect_measures:
     input:
         runs=f"{RESULTS}/runs.csv",
         measures=run_outputs("measures.json"),
+        sharpness=run_outputs("sharpness.json"),
     output:
         table=f"{RESULTS}/measures.csv",
     log:

@@ -23,6 +23,10 @@ TINY_STUDY = {
     "training": {"epochs": 2, "checkpoint_every": 1, "snapshot_epochs": [1, 2]},
     # 2 epochs fit nothing: count every run, so that every figure has its three followed runs
     "kendall": {"min_train_acc": 0.0},
+    "sharpness": {
+        "subset_size": 100, "eval_batch_size": 50, "bisection_iterations": 4, "mc_draws": 2, "ascent_steps": 4,
+        "ascent_check_every": 2, "ascent_lr_decay_step": 3, "ascent_batch_size": 50,
+    },
 }
 
 

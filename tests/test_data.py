@@ -93,3 +93,16 @@ def test_normalization_is_per_channel_train_statistics():
 def test_unknown_dataset_is_named():
     with pytest.raises(ValueError, match="'mnist'"):
         load_dataset("mnist")
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    from intraclass.storage import write_text
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "out.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,23 @@
+# Sharpness baselines of Jiang et al. (2020): 1/sigma', 1/sigma'', 1/alpha', 1/alpha'' per trained run (GPU nodes).
+
+
+rule sharpness:
+    input:
+        model=f"{RUN_DIR}/model.pt",
+        metrics=f"{RUN_DIR}/metrics.json",
+        dataset=run_dataset,
+    output:
+        sharpness=f"{RUN_DIR}/sharpness.json",
+    log:
+        f"{LOGS}/sharpness/{{run_id}}.log",
+    params:
+        options=config["sharpness"],
+        device=config["device"],
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=config["sharpness_runtime_min"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/sharpness.py"
