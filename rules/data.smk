@@ -4,6 +4,7 @@
 
 localrules:
     download_cifar,
+    prepare_dataset,
 
 
 rule download_cifar:

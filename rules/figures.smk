@@ -2,6 +2,18 @@
 # only those the study supports (subclasses, snapshots, at least 3 fitted runs to follow).
 
 
+# Figures run on the submit host: seconds of work each, not worth a cluster job.
+localrules:
+    fig2,
+    fig3,
+    fig4,
+    fig5,
+    fig6,
+    fig7,
+    fig8,
+    fig11,
+
+
 rule fig2:
     input:
         preactivations=followed_outputs("preactivations.npz", "high"),

@@ -1,6 +1,11 @@
 # Granulated Kendall coefficients of every measure against test accuracy: Tables 1-3, one per experiment.
 
 
+# Tables run on the submit host: seconds of work, not worth a cluster job.
+localrules:
+    kendall,
+
+
 rule kendall:
     input:
         measures=f"{RESULTS}/measures.csv",

@@ -2,6 +2,11 @@
 # folder" is a run's folder or one of its snapshots' (runs/<run_id>[/snapshots/epoch_NNN]), laid out alike.
 
 
+# Collection runs on the submit host: seconds of work, not worth a cluster job.
+localrules:
+    collect_measures,
+
+
 rule extract:
     input:
         model=f"{RESULTS}/{{model_dir}}/model.pt",

@@ -1,6 +1,11 @@
 # Training, one job per configuration (GPU nodes on a cluster), and the study's runs.csv.
 
 
+# Collection runs on the submit host: seconds of work, not worth a cluster job.
+localrules:
+    collect_runs,
+
+
 rule train:
     input:
         dataset=run_dataset,
