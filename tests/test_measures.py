@@ -385,3 +385,35 @@ def test_measure_summary_without_sublabels():
     assert set(s["per_layer"]) == {"c3", "c4"} and set(s["k_curve"]) == {"c3"}
     assert s["classes"] == [0, 1, 2] and len(s["c4_per_class"]) == 3
     assert s["c3"] == pytest.approx(M.c3(np.concatenate(layers, axis=1), lab, k=3), abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def trained_digits_preactivations(tmp_path_factory):
+    """Pre-activations of a VGG trained for 3 epochs on digits-coarse (real data, real training)."""
+    import torch
+
+    from intraclass.activations import extract_preactivations
+    from intraclass.data import load_dataset, normalized_tensor
+    from intraclass.grid import RunConfig
+    from intraclass.training import TrainingSettings, load_model, train
+
+    data = load_dataset("digits-coarse")
+    run = RunConfig("digits-coarse", "vgg", 0.1, 0.0, 100, "sgd", 0.0, False, 1, 1)
+    run_dir = tmp_path_factory.mktemp("digits_model")
+    metrics = train(run, data, TrainingSettings(epochs=3), run_dir, torch.device("cpu"))
+    assert metrics["train_acc"] > 0.8  # well above the 0.2 of chance
+    model, (mean, std) = load_model(run_dir / "model.pt")
+    layers = extract_preactivations(model, normalized_tensor(data.x_train, mean, std, torch.device("cpu")))
+    return [layer.astype(np.float64) for layer in layers], data.y_train, data.sub_train
+
+
+def test_closed_forms_match_brute_force_on_a_trained_digits_model(trained_digits_preactivations):
+    layers, labels, sublabels = trained_digits_preactivations
+    assert [layer.shape[1] for layer in layers] == [32, 32, 64, 64, 128, 128, 256, 256]
+    ref_silhouettes = _brute_silhouettes(layers, labels, sublabels)
+    np.testing.assert_allclose(M.subclass_silhouettes(layers, labels, sublabels), ref_silhouettes, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(M.class_distance_spread_ratio(layers, labels), _brute_spread_ratio(layers, labels), atol=1e-6, rtol=0)
+    for layer in (layers[0], layers[-1]):
+        transformed = M.percentile_relu_transform(layer)
+        reference = cosine_distances(transformed)[np.triu_indices(len(transformed), 1)].std()
+        assert M.pairwise_cosine_distance_std(transformed) == pytest.approx(reference, abs=1e-6)
