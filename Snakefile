@@ -16,5 +16,6 @@ report: "report/workflow.rst"
 
 rule all:
     input:
-        all_targets,
+        planned_targets(),
+        trained_targets,
     default_target: True

@@ -11,7 +11,8 @@ For each model it times, with the same config (same subset, same noise draws, sa
 
 It checks that every path returns the same 1/sigma' and 1/sigma'' as the reference, and prints wall and process-CPU
 times (minimum over ``--*-repeats`` interleaved runs, as the machine may be shared) and the reference / path ratios.
-Each timed call includes its clean-accuracy pass(es).
+Each timed call includes its clean-accuracy pass(es). The ``images`` column counts images passed through the network
+(one per noise draw), a measure of work that, unlike the times, does not depend on other load on the machine.
 
 Models: (a) digits: ``ModelSpec("resnet", 5, 1)`` trained briefly with SGD on scikit-learn's ``load_digits``
 (superclass = digit // 2, stratified 75/25 split -> 1,347 training images of 8x8); (b) CIFAR-shaped:
@@ -62,8 +63,12 @@ def reference_sigma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Sha
     saved = {k: p.detach().clone() for k, p in params.items()}
     base = {k: saved[k].abs() + cfg.magnitude_eps for k in names}
 
+    forwarded = 0
+
     @torch.no_grad()
     def correct() -> int:
+        nonlocal forwarded
+        forwarded += len(index)
         return sum(int((ref(xb).argmax(dim=1) == yb).sum()) for xb, yb in batches)
 
     clean = correct() / len(index)
@@ -95,6 +100,7 @@ def reference_sigma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Sha
         "iterations": result.iterations,
         "clean": clean,
         "accuracy": clean - result.value,
+        "images": forwarded,
     }
 
 
@@ -171,7 +177,7 @@ def bench(
             detail = out["details"][f"sigma_{variant}"]
             clean = out["clean_accuracy"] if variant == "p" else out["clean_accuracy_batch_stats"]
             return {"inv": out[f"inv_sigma_{variant}"], "iterations": detail["iterations"],
-                    "accuracy": detail["accuracy"], "clean": clean}
+                    "accuracy": detail["accuracy"], "clean": clean, "images": out["images_forwarded"]}
         return run
 
     paths = {
@@ -187,15 +193,16 @@ def bench(
                 value, wall, cpu = _timed(make(v))
                 old = best.get((label, v))
                 best[(label, v)] = (value, min(wall, old[1]) if old else wall, min(cpu, old[2]) if old else cpu)
-    print(f"    {'path':<22}{'measure':<10}{'1/sigma':>9}{'iters':>6}{'acc':>8}{'wall s':>9}{'cpu s':>9}"
-          f"{'ref/path (cpu)':>16}{'(wall)':>8}  same as ref")
+    print(f"    {'path':<22}{'measure':<10}{'1/sigma':>9}{'iters':>6}{'acc':>8}{'images':>9}{'wall s':>9}{'cpu s':>9}"
+          f"{'ref/path: images':>18}{'cpu':>6}{'wall':>6}  same as ref")
     for v in ("p", "pp"):
         ref, ref_wall, ref_cpu = best[("reference loop", v)]
         for label in paths:
             value, wall, cpu = best[(label, v)]
             same = "yes" if value["inv"] == ref["inv"] else f"no (diff {value['inv'] - ref['inv']:+.2e})"
             print(f"    {label:<22}{'sigma_' + v:<10}{value['inv']:>9.4f}{value['iterations']:>6}"
-                  f"{value['accuracy']:>8.4f}{wall:>9.2f}{cpu:>9.2f}{ref_cpu / cpu:>16.2f}{ref_wall / wall:>8.2f}  {same}")
+                  f"{value['accuracy']:>8.4f}{value['images']:>9}{wall:>9.2f}{cpu:>9.2f}"
+                  f"{ref['images'] / value['images']:>18.2f}{ref_cpu / cpu:>6.2f}{ref_wall / wall:>6.2f}  {same}")
     print(f"    clean accuracy on the subset: inference BN {best[('reference loop', 'p')][0]['clean']:.4f}, "
           f"batch-stat BN {best[('reference loop', 'pp')][0]['clean']:.4f}")
 

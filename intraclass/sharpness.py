@@ -371,6 +371,7 @@ class _Context:
     y: Tensor
     batches: list[tuple[Tensor, Tensor]]  # near-equal evaluation batches (views of x, y)
     parallel_draws: int
+    images_forwarded: int = 0  # work counter: images passed through the network (per parameter set)
 
     @property
     def size(self) -> int:
@@ -464,6 +465,7 @@ def _accuracy(
                     logits = batched(make_params(start, stop), xb)
                 correct += int((logits.argmax(dim=-1) == yb).sum())
                 done += int(yb.shape[0]) * (stop - start)
+                ctx.images_forwarded += int(yb.shape[0]) * (stop - start)
                 if band is not None and done < total:
                     # Every pair not yet evaluated could still be right or wrong.
                     clean, target, tolerance = band
@@ -570,6 +572,7 @@ def _ascend(ctx: _Context, names: Sequence[str], base: Mapping[str, Tensor], alp
                     else:
                         step_u = step_u + rate * bound[k] * grad.sign()
                 u[k] = torch.clamp(step_u, min=-bound[k], max=bound[k])
+            ctx.images_forwarded += int(yb.shape[0])
             window_hits += int((logits.detach().argmax(dim=-1) == yb).sum())
             window_seen += int(yb.shape[0])
         if (step + 1) % cfg.ascent_check_every == 0:
@@ -646,7 +649,7 @@ def _measure(ctx: _Context, kind: str, variant: str, clean: float) -> dict[str, 
             return _worst_case_accuracy(ctx, names, base, scale, replay, clean, None)[0]
 
     lower, upper = cfg.bounds(kind)
-    started = time.perf_counter()
+    started, work = time.perf_counter(), ctx.images_forwarded
     result = bisect_scale(
         evaluate,
         lower=lower,
@@ -668,6 +671,7 @@ def _measure(ctx: _Context, kind: str, variant: str, clean: float) -> dict[str, 
         "converged": result.converged,
         "perturbed_tensors": len(names),
         "perturbed_parameters": int(sum(ctx.weights[k].numel() for k in names)),
+        "images_forwarded": ctx.images_forwarded - work,
         "wall_time_s": time.perf_counter() - started,
     }
 
@@ -695,7 +699,9 @@ def sharpness_measures(
         buffer, ``num_batches_tracked`` included, changed while measuring); and ``details[measure]`` with the scale found, the final
         bisection ``interval``, the ``accuracy`` reached there and its ``drop``, ``iterations``, ``stop_reason``
         (``"tolerance"``, ``"width"`` or ``"max_iterations"``; the latter two usually mean the target drop is not
-        reachable inside the bounds, and the value is then a bound), and the measure's wall time.
+        reachable inside the bounds, and the value is then a bound), ``images_forwarded`` (work: images passed
+        through the network, one count per parameter set; ascent steps count their minibatch) and the measure's
+        wall time. The top-level ``images_forwarded`` adds the clean-accuracy passes.
 
     The model's parameters, buffers and train/eval flags are left exactly as they were.
     """
@@ -724,6 +730,7 @@ def sharpness_measures(
             device=str(ctx.device),
             config=asdict(config),
             details=details,
+            images_forwarded=ctx.images_forwarded,
             state_untouched=not changed(),
         )
     return out

@@ -335,6 +335,7 @@ def test_same_seed_same_values_and_early_decision_is_exact() -> None:
         for field in ("scale", "interval", "accuracy", "iterations", "stop_reason"):
             assert detail[field] == second["details"][measure][field] == full["details"][measure][field]
     assert first["clean_accuracy"] == 1.0
+    assert 0 < first["images_forwarded"] <= full["images_forwarded"]  # early decisions only save work
 
 
 def test_redrawing_noise_each_step_is_also_deterministic() -> None:

@@ -1,0 +1,381 @@
+"""End-to-end tests on the real one-node SLURM cluster of tests/slurm/cluster.sh, through profiles/slurm (layered
+with tests/slurm/profile, as tests/slurm/README.md describes) and the official snakemake-executor-plugin-slurm.
+
+- the tiny study run on the cluster gives the same results as a local run;
+- a training job cancelled with ``scancel`` mid-run is retried, resumes from its checkpoint, and ends with the
+  weights of an uninterrupted run, while the study's other run is left alone.
+
+Without a running cluster the tests are skipped, or fail when ``INTRACLASS_REQUIRE_SLURM=1`` (``.ci/run``).
+The uninterrupted local reference runs start in the background (niced) as soon as the module's first test needs
+them, so that they overlap the cluster runs, which mostly wait on the plugin's status polling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+from conftest import ROOT, TINY_BASE, TINY_STUDY, copy_workflow, write_config
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+CLUSTER_SH = ROOT / "tests/slurm/cluster.sh"
+REQUIRE_ENV = "INTRACLASS_REQUIRE_SLURM"
+# The real profile from the workflow copy, then the test cluster's overrides (not part of the copy).
+# --jobs 4 (the tiny study's runs) rather than 2 (the node's CPUs): SLURM queues what does not fit, and Snakemake
+# does not wait one status-poll cycle (~33 s) between two waves of training jobs.
+PROFILE_ARGS = ("--profile", "profiles/slurm", "--profile", str(ROOT / "tests/slurm/profile"), "--jobs", "4")
+# snakemake-executor-plugin-slurm 2.8: "Job 3 has been submitted with SLURM jobid 41 (log: /.../41.log)."
+SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
+
+TINY_TARGETS = ("results/tiny/runs.csv", "results/tiny/measures.csv")
+
+# Two VGG runs of ~0.6 s per epoch on one CPU: long enough to cancel one mid-run, short enough for a test.
+# min_loss 0: no early stop, so the preempted run certainly has epochs left after its first checkpoint.
+PREEMPT_STUDY = {
+    "study": "preempt",
+    "experiments": [
+        {"dataset": "digits-coarse", "arch": "vgg", "design": "lists", "base": TINY_BASE, "values": {"lr": [0.1, 0.032]}},
+    ],
+    "training": {"epochs": 20, "checkpoint_every": 1, "snapshot_epochs": [1, 20], "min_loss": 0},
+}
+KEPT = "digits-coarse_vgg_lr0.1_wd0_bs100_sgd_do0_aug0_w1_d1_r0"  # trained beforehand, must stay untouched
+PREEMPTED = "digits-coarse_vgg_lr0.032_wd0_bs100_sgd_do0_aug0_w1_d1_r0"  # its job is cancelled mid-run
+PREEMPT_RUNS = f"results/{PREEMPT_STUDY['study']}/runs"
+PREEMPT_TARGETS = tuple(f"{PREEMPT_RUNS}/{run_id}/metrics.json" for run_id in (KEPT, PREEMPTED))
+
+CLUSTER_RUN_TIMEOUT = 600  # seconds; a hung run (e.g. a job the cluster can never schedule) fails the test
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def snakemake_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", *args]
+
+
+class ClusterRun:
+    """Snakemake through the SLURM profiles, in the background; its whole output goes to ``output_file``.
+
+    Leaving the ``with`` block stops a run still going with SIGINT (Snakemake then cancels its SLURM jobs), and
+    cancels whatever is left of the run's jobs by their job name, the run's id (``SLURM run ID: ...``)."""
+
+    def __init__(self, workdir: Path, targets: tuple[str, ...], output_file: Path):
+        self.output_file = output_file
+        self.started = time.monotonic()
+        # SLURM's own view of the run's jobs, {job id: {"state", "comment", "workdir"}}, polled while waiting
+        # (squeue forgets a job MinJobAge = 300 s after it ended).
+        self.slurm_jobs: dict[str, dict[str, str]] = {}
+        with open(output_file, "w") as out:
+            self.process = subprocess.Popen(
+                snakemake_command(*PROFILE_ARGS, "--", *targets),
+                cwd=workdir, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            )
+
+    @property
+    def output(self) -> str:
+        return self.output_file.read_text()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def run_id(self) -> str | None:
+        """The plugin's id of this run, which it gives every job as its name."""
+        found = re.search(r"SLURM run ID: (\S+)", self.output)
+        return found.group(1) if found else None
+
+    def poll_slurm(self) -> None:
+        if self.run_id is None:
+            return
+        out = subprocess.run(
+            ["squeue", "--states=all", "--noheader", "--name", self.run_id, "--format=%i|%T|%k|%Z"],
+            capture_output=True, text=True,
+        ).stdout
+        for line in out.splitlines():
+            job_id, state, comment, workdir = line.strip().split("|", 3)
+            self.slurm_jobs[job_id] = {"state": state, "comment": comment, "workdir": workdir}
+
+    def wait(self, timeout: float = CLUSTER_RUN_TIMEOUT) -> str:
+        """The output of the finished run; fails the test if it failed or did not end within ``timeout``."""
+        while self.process.poll() is None:
+            if self.elapsed > timeout:
+                self.stop()
+                pytest.fail(f"snakemake on SLURM did not finish within {timeout} s:\n{self.output}", pytrace=False)
+            self.poll_slurm()
+            time.sleep(2)
+        self.poll_slurm()
+        assert self.process.returncode == 0, f"snakemake on SLURM failed:\n{self.output}"
+        return self.output
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.run_id:
+            subprocess.run(["scancel", "--name", self.run_id], capture_output=True)
+
+    def __enter__(self) -> ClusterRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def submissions(output: str) -> list[tuple[str, str, str]]:
+    """(snakemake job id, SLURM job id, SLURM log path) of every submission the plugin reported."""
+    return SUBMITTED.findall(output)
+
+
+def submitted_rule(log_path: str) -> str:
+    """rule_<name> or group_<name> of a submission, from its SLURM log: .../slurm_logs/rule_train/<wildcards>/41.log."""
+    parts = Path(log_path).parts
+    return parts[parts.index("slurm_logs") + 1]
+
+
+def snakemake_log(workdir: Path) -> str:
+    """The newest Snakemake run log of ``workdir`` (.snakemake/log/*.snakemake.log)."""
+    logs = sorted((workdir / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+    assert logs, f"no Snakemake log in {workdir}"
+    return logs[-1].read_text()
+
+
+def state_dicts(model_file: Path) -> dict[str, torch.Tensor]:
+    return torch.load(model_file, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def assert_same_weights(actual: Path, expected: Path) -> None:
+    a, b = state_dicts(actual), state_dicts(expected)
+    assert a.keys() == b.keys(), actual
+    different = [name for name in a if not torch.equal(a[name], b[name])]
+    assert not different, f"{actual} differs from {expected} in {different}"
+
+
+def deterministic_table(path: Path) -> pd.DataFrame:
+    """A results table without its wall-clock column, rows in run order."""
+    return pd.read_csv(path).drop(columns=["wall_s"]).sort_values("run_id").reset_index(drop=True)
+
+
+def file_mtimes(*roots: Path) -> dict[str, int]:
+    files = [p for root in roots for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file()]
+    return {str(p): p.stat().st_mtime_ns for p in files}
+
+
+def show(capsys: pytest.CaptureFixture, title: str, lines: list[str]) -> None:
+    """Print to the terminal even under pytest's capture, so that the job ids appear in the CI log."""
+    with capsys.disabled():
+        print(f"\n[{title}]")
+        for line in lines:
+            print(f"  {line}")
+
+
+class LocalRuns:
+    """Local ``--cores 2`` runs started at once in the background, at the lowest CPU priority (nice 19): the
+    cluster's jobs share these CPUs and come first; the results do not depend on it (fixed thread counts)."""
+
+    def __init__(self, runs: list[tuple[Path, tuple[str, ...]]]):
+        self._results: dict[Path, subprocess.CompletedProcess] = {}
+        self._processes = {}
+        for workdir, targets in runs:
+            with open(self._output_file(workdir), "w") as out:  # a file, not a pipe nobody reads yet
+                self._processes[workdir] = subprocess.Popen(
+                    ["nice", "-n", "19", *snakemake_command("--cores", "2", "--", *targets)],
+                    cwd=workdir, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                )
+        self._started = time.monotonic()
+
+    @staticmethod
+    def _output_file(workdir: Path) -> Path:
+        return workdir.parent / f"{workdir.name}.local.out"
+
+    def wait(self, workdir: Path, timeout: float = CLUSTER_RUN_TIMEOUT) -> subprocess.CompletedProcess:
+        if workdir not in self._results:
+            process = self._processes[workdir]
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the local run in {workdir} did not finish within {timeout} s", pytrace=False)
+            output = self._output_file(workdir).read_text()
+            result = subprocess.CompletedProcess(process.args, process.returncode, output)
+            result.wall_s = time.monotonic() - self._started
+            self._results[workdir] = result
+        result = self._results[workdir]
+        assert result.returncode == 0, f"local snakemake run in {workdir} failed:\n{result.stdout}"
+        return result
+
+    def stop(self) -> None:
+        """Ends the runs still going: their process groups (Snakemake and its jobs) only."""
+        for process in self._processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+# -------------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster() -> str:
+    """The test cluster accepts jobs; otherwise skip (or fail when INTRACLASS_REQUIRE_SLURM=1)."""
+    try:
+        status = subprocess.run(["bash", str(CLUSTER_SH), "status"], capture_output=True, text=True, timeout=60)
+        up, detail = status.returncode == 0, (status.stdout + status.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired) as error:
+        up, detail = False, str(error)
+    if not up:
+        reason = f"the SLURM test cluster is not up ({detail or 'no output'}); start it: tests/slurm/cluster.sh install && tests/slurm/cluster.sh start"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return detail
+
+
+@pytest.fixture(scope="module")
+def workdirs(tmp_path_factory, slurm_cluster) -> dict[str, Path]:
+    """Workflow copies: the tiny study for the local reference and for the cluster, and the preemption study."""
+    dirs = {}
+    for name, study in (("tiny_local", TINY_STUDY), ("tiny_slurm", TINY_STUDY), ("preempt", PREEMPT_STUDY)):
+        dirs[name] = copy_workflow(tmp_path_factory.mktemp(name))
+        write_config(dirs[name] / "config.yaml", study)
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def local_runs(workdirs):
+    """The uninterrupted local runs: the tiny study's reference, and both runs of the preemption study."""
+    runs = LocalRuns([(workdirs["tiny_local"], TINY_TARGETS), (workdirs["preempt"], PREEMPT_TARGETS)])
+    yield runs
+    runs.stop()
+
+
+# ----------------------------------------------------------------------------------------------------- tests
+
+
+def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_path):
+    work, reference = workdirs["tiny_slurm"], workdirs["tiny_local"]
+    with ClusterRun(work, TINY_TARGETS, tmp_path / "snakemake.out") as run:
+        output = run.wait()
+        cluster_s = run.elapsed
+
+    # The plugin reported every submission with its SLURM job id, in the output and in the run's log.
+    submitted = submissions(output)
+    assert submitted, f"no 'has been submitted with SLURM jobid' line in the output:\n{output}"
+    run_log = snakemake_log(work)
+    for _, slurm_id, _ in submitted:
+        assert f"has been submitted with SLURM jobid {slurm_id} " in run_log
+    show(capsys, f"tiny study on SLURM ({cluster_s:.0f} s)", [m.group(0) for m in SUBMITTED.finditer(output)])
+
+    # Every training run was a SLURM job of its own, and SLURM itself saw it complete in this workflow copy.
+    runs = pd.read_csv(work / "results/tiny/runs.csv")
+    train_jobs = {Path(log).parent.name: slurm_id for _, slurm_id, log in submitted if submitted_rule(log) == "rule_train"}
+    assert sorted(train_jobs) == sorted(runs.run_id)
+    for run_id, slurm_id in train_jobs.items():
+        job = run.slurm_jobs[slurm_id]
+        assert job["state"] == "COMPLETED", job
+        assert job["comment"] == f"rule_train_wildcards_{run_id}", job
+        assert Path(job["workdir"]).resolve() == work.resolve(), job
+    assert sorted(run.slurm_jobs) == sorted(slurm_id for _, slurm_id, _ in submitted)
+    assert {job["state"] for job in run.slurm_jobs.values()} == {"COMPLETED"}
+
+    # With the profile's grouping, a model's extract and measures went to the cluster as one job, not two.
+    profile = yaml.safe_load((work / "profiles/slurm/config.yaml").read_text())
+    rules = [submitted_rule(log) for _, _, log in submitted]
+    if {"extract", "measures"} <= set(profile.get("groups") or {}):
+        group_jobs = [rule for rule in rules if rule.startswith("group_")]
+        assert not {"rule_extract", "rule_measures"} & set(rules), rules
+        assert 1 <= len(group_jobs) <= len(runs), rules
+
+    # Same results as the local run: tables (but wall time) and every model's weights.
+    local = local_runs.wait(reference)
+    show(capsys, "tiny study, local reference", [f"--cores 2, done after {local.wall_s:.0f} s (in the background, nice 19)"])
+    for table in TINY_TARGETS:
+        pd.testing.assert_frame_equal(deterministic_table(work / table), deterministic_table(reference / table), check_exact=True)
+    models = sorted((reference / "results/tiny/runs").rglob("model.pt"))
+    assert len(models) == len(runs) * (1 + len(TINY_STUDY["training"]["snapshot_epochs"]))
+    for model in models:
+        assert_same_weights(work / model.relative_to(reference), model)
+
+
+def test_cancelled_training_job_resumes_from_its_checkpoint(workdirs, local_runs, capsys, tmp_path):
+    work = workdirs["preempt"]
+    local_runs.wait(work)  # both runs trained locally, uninterrupted
+    kept, preempted = work / PREEMPT_RUNS / KEPT, work / PREEMPT_RUNS / PREEMPTED
+    preempted_log = work / f"results/{PREEMPT_STUDY['study']}/logs/train/{PREEMPTED}.log"
+
+    # The reference: the preempted run's uninterrupted weights. Then its outputs go, so that only it is retrained.
+    reference = tmp_path / "reference"
+    shutil.copytree(preempted, reference)
+    expected_metrics = json.loads((preempted / "metrics.json").read_text())
+    for path in (preempted / "model.pt", preempted / "metrics.json", preempted / "snapshots"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    kept_before = file_mtimes(kept, work / f"results/{PREEMPT_STUDY['study']}/logs/train/{KEPT}.log")
+    assert any(name.endswith("model.pt") for name in kept_before)
+
+    with ClusterRun(work, PREEMPT_TARGETS, tmp_path / "snakemake.out") as run:
+        # Wait for the training job's first checkpoint, then cancel that job as a preemption would.
+        checkpoint, job_id = preempted / "checkpoint.pt", None
+        while job_id is None:
+            assert run.process.poll() is None, f"snakemake ended before the cancel:\n{run.output}"
+            assert run.elapsed < 180, f"no checkpoint of {PREEMPTED} after 180 s:\n{run.output}"
+            if checkpoint.exists():
+                ids = [s for _, s, log in submissions(run.output) if f"/rule_train/{PREEMPTED}/" in log]
+                job_id = ids[0] if ids else None
+            time.sleep(0.1)
+        state = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T|%k"], capture_output=True, text=True).stdout.strip()
+        assert state == f"RUNNING|rule_train_wildcards_{PREEMPTED}", state
+        subprocess.run(["scancel", job_id], check=True)
+        cancelled_after = run.elapsed
+        output = run.wait()
+        total_s = run.elapsed
+
+    # Snakemake saw the cancellation and retried that job (profile: retries: 2) -- and submitted nothing else.
+    assert f"SLURM-job '{job_id}' failed, SLURM status is: 'CANCELLED'" in output, output
+    submitted = submissions(output)
+    assert [submitted_rule(log) for _, _, log in submitted] == ["rule_train", "rule_train"], submitted
+    assert all(f"/rule_train/{PREEMPTED}/" in log for _, _, log in submitted), submitted
+    resubmitted = submitted[1][1]
+    assert resubmitted != job_id
+    assert run.slurm_jobs[job_id]["state"] == "CANCELLED" and run.slurm_jobs[resubmitted]["state"] == "COMPLETED"
+    show(capsys, f"preemption on SLURM ({total_s:.0f} s; scancel {job_id} at {cancelled_after:.0f} s)",
+         [m.group(0) for m in SUBMITTED.finditer(output)] + [line for line in output.splitlines() if "CANCELLED" in line])
+
+    # The retry resumed from the checkpoint, not from scratch ...
+    log = preempted_log.read_text()
+    resumed = re.search(rf"resumed {re.escape(PREEMPTED)} from its checkpoint at epoch (\d+)", log)
+    assert resumed, log
+    epochs = PREEMPT_STUDY["training"]["epochs"]
+    assert 1 <= int(resumed.group(1)) < epochs
+    assert f"epoch {int(resumed.group(1)) + 1}/{epochs}" in log and f"epoch 1/{epochs}" not in log
+    assert not (preempted / "checkpoint.pt").exists()
+    show(capsys, "train log of the retried job", [resumed.group(0)])
+
+    # ... and ended exactly where the uninterrupted run did.
+    assert_same_weights(preempted / "model.pt", reference / "model.pt")
+    for epoch in PREEMPT_STUDY["training"]["snapshot_epochs"]:
+        snapshot = f"snapshots/epoch_{epoch:03d}/model.pt"
+        assert_same_weights(preempted / snapshot, reference / snapshot)
+    metrics = json.loads((preempted / "metrics.json").read_text())
+    assert {**metrics, "wall_s": None} == {**expected_metrics, "wall_s": None}
+
+    # Only that run was recomputed: the other run's files were not touched.
+    assert file_mtimes(kept, work / f"results/{PREEMPT_STUDY['study']}/logs/train/{KEPT}.log") == kept_before
