@@ -32,12 +32,9 @@ def measures_table(
 ) -> pd.DataFrame:
     """runs.csv with one column per measure (c1, c2 only where the dataset has subclasses) and the four sharpness
     measures (empty for a skipped run); ``measures`` and ``sharpness`` are the runs' JSON in ``run_ids`` order."""
-    rows = []
-    for index, run_id in enumerate(run_ids):
-        rows.append({
-            "run_id": run_id,
-            **{c: measures[index].get(c) for c in MEASURE_COLUMNS},
-            **{c: sharpness[index].get(c) for c in SHARPNESS_COLUMNS},
-        })
+    rows = [
+        {"run_id": run_id, **{c: m.get(c) for c in MEASURE_COLUMNS}, **{c: s.get(c) for c in SHARPNESS_COLUMNS}}
+        for run_id, m, s in zip(run_ids, measures, sharpness, strict=True)
+    ]
     values = pd.DataFrame(rows).dropna(axis=1, how="all")
     return runs.merge(values, on="run_id", how="left", validate="one_to_one")

@@ -181,6 +181,10 @@ def train(
     # Snapshots wait beside the checkpoint until the run ends: Snakemake deletes a killed job's declared outputs,
     # and a resumed run does not pass the early epochs again.
     pending_dir = run_dir / "checkpoint_snapshots"
+
+    def pending_snapshot(epoch: int) -> Path:
+        return pending_dir / f"epoch_{epoch:03d}.pt"
+
     key = fingerprint(run, settings)
     mean, std = data.normalization()
     x_train = normalized_tensor(data.x_train, mean, std, device)
@@ -267,7 +271,7 @@ def train(
         # Snapshots of epochs the run never reaches (early stop) hold its final weights.
         for epoch in settings.snapshot_epochs:
             if epoch == state.epoch or (finished and epoch > state.epoch):
-                save_model(pending_dir / f"epoch_{epoch:03d}.pt", model, spec, (mean, std))
+                save_model(pending_snapshot(epoch), model, spec, (mean, std))
         state.wall_s = time.perf_counter() - started
         if finished:
             break
@@ -293,7 +297,7 @@ def train(
     for epoch in settings.snapshot_epochs:
         final = snapshot_path(run_dir, epoch)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(pending_dir / f"epoch_{epoch:03d}.pt", final)
+        os.replace(pending_snapshot(epoch), final)
     shutil.rmtree(pending_dir, ignore_errors=True)
     checkpoint_path.unlink(missing_ok=True)
     return metrics

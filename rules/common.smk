@@ -1,6 +1,4 @@
 # Config validation, the study's runs, and the helpers the rules use for paths and parameters.
-from dataclasses import asdict
-
 from snakemake.utils import min_version, validate
 
 import pandas as pd
@@ -68,7 +66,7 @@ def model_dir_dataset(wildcards):
 
 def measure_options(wildcards):
     """measure_summary's options for one model folder; k over layers depends on the architecture."""
-    options = dict(config["measures"])
+    options = config["measures"]
     arch = RUNS[wildcards.model_dir.split("/")[1]].arch
     return {
         "k_neurons": options["k_neurons"],

@@ -1,5 +1,5 @@
-# The paper's figures, one rule and one script each (SPEC §9); rules/common.smk's figure_targets() requests
-# only those the study supports (subclasses, snapshots, at least 3 fitted runs to follow).
+# The paper's figures, one rule and one script each (SPEC §9); planned_targets() and trained_targets() in
+# rules/common.smk request only those the study supports (subclasses, snapshots, at least 3 fitted runs to follow).
 
 
 # Figures run on the submit host: seconds of work each, not worth a cluster job.
