@@ -15,7 +15,7 @@ report: "report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         planned_targets(),
         trained_targets,
-    default_target: True

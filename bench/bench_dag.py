@@ -39,7 +39,10 @@ JOBID = re.compile(r"^\s+jobid: (?P<id>\d+)$")
 def copy_tree(destination: Path) -> None:
     """The working tree as git would check it out, untracked files included, ignored ones (results/) not."""
     listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True,
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout.split()
     for name in listing:
@@ -108,7 +111,10 @@ def main() -> None:
         for _ in range(args.repeats):
             started = time.perf_counter()
             result = subprocess.run(
-                [sys.executable, "-m", *command], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", *command],
+                cwd=workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
             )
             walls.append(time.perf_counter() - started)
@@ -143,22 +149,33 @@ def main() -> None:
     grouped_jobs = sum(n for rule, n in top_level.items() if rule not in not_submitted) + sum(groups.values())
 
     print(f"command                {' '.join(command)}  (in a fresh copy of the working tree)")
-    print(f"wall time              best {min(walls):.2f} s  median {statistics.median(walls):.2f} s  over {len(walls)} runs")
+    print(
+        f"wall time              best {min(walls):.2f} s  median {statistics.median(walls):.2f} s"
+        f"  over {len(walls)} runs"
+    )
     print(f"goal                   {GOAL_S:.0f} s  (ratio best/goal {min(walls) / GOAL_S:.2f})")
     print("jobs per rule:")
     width = max(map(len, stats), default=4)
     for rule, count in stats.items():
-        where = "local" if rule in not_submitted else (f"in groups ({grouped[rule]})" if grouped[rule] else "sbatch each")
+        where = (
+            "local" if rule in not_submitted else (f"in groups ({grouped[rule]})" if grouped[rule] else "sbatch each")
+        )
         print(f"  {rule:<{width}}  {count:>6}  {where}")
     print(f"  {'total':<{width}}  {sum(stats.values()):>6}")
-    print(f"SLURM jobs             {ungrouped_jobs} without grouping, {grouped_jobs} with the profile's grouping "
-          f"({', '.join(f'{n} group jobs {g!r}' for g, n in groups.items()) or 'no group jobs'})")
+    print(
+        f"SLURM jobs             {ungrouped_jobs} without grouping, {grouped_jobs} with the profile's grouping "
+        f"({', '.join(f'{n} group jobs {g!r}' for g, n in groups.items()) or 'no group jobs'})"
+    )
     if duplicates:
-        print(f"WARNING                {duplicates} jobs are listed in more than one group job: Snakemake's "
-              "group-components with a checkpoint in the workflow (snakemake/snakemake#1628)")
+        print(
+            f"WARNING                {duplicates} jobs are listed in more than one group job: Snakemake's "
+            "group-components with a checkpoint in the workflow (snakemake/snakemake#1628)"
+        )
     if "The run involves checkpoint jobs" in output:
-        print("note                   the DAG has checkpoint jobs: whatever waits on their output (an input function "
-              "calling checkpoints.<rule>.get()) is planned, and counted, only once they have run")
+        print(
+            "note                   the DAG has checkpoint jobs: whatever waits on their output (an input function "
+            "calling checkpoints.<rule>.get()) is planned, and counted, only once they have run"
+        )
 
 
 if __name__ == "__main__":

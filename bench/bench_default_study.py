@@ -1,5 +1,6 @@
 """Wall time of the default study's training stage from a fresh copy of the repository (goal: under 3 minutes on
-2 cores). Copies the working tree (less what git ignores) to a temporary directory, so no cached result is reused, and runs Snakemake
+2 cores). Copies the working tree (less what git ignores) to a temporary directory, so no cached result is reused,
+and runs Snakemake
 there up to runs.csv.
 
     python bench/bench_default_study.py [--cores 2]
@@ -24,7 +25,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     with tempfile.TemporaryDirectory() as tmp:
         for name in files:
             target = Path(tmp) / name
@@ -32,8 +39,19 @@ def main() -> None:
             target.write_bytes((ROOT / name).read_bytes())
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "snakemake", "results/default/runs.csv", "--cores", str(args.cores), "--quiet", "all"],
-            cwd=tmp, check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "results/default/runs.csv",
+                "--cores",
+                str(args.cores),
+                "--quiet",
+                "all",
+            ],
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         wall = time.perf_counter() - started
         runs = pd.read_csv(Path(tmp) / "results/default/runs.csv")

@@ -36,7 +36,6 @@ from torch import nn
 from intraclass.models import ModelSpec, build_model
 from intraclass.sharpness import SharpnessConfig, bisect_scale, perturbed_parameter_names, sharpness_measures
 
-
 # ---------------------------------------------------------------------------------------------------------------
 # Reference: one draw at a time, parameters written in place, plain module forward
 # ---------------------------------------------------------------------------------------------------------------
@@ -57,7 +56,7 @@ def reference_sigma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Sha
     index = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.subset_size]
     xs, ys = x[index].to(device), y[index].to(device)
     n_batches = -(-len(index) // cfg.eval_batch_size)
-    batches = list(zip(torch.tensor_split(xs, n_batches), torch.tensor_split(ys, n_batches)))
+    batches = list(zip(torch.tensor_split(xs, n_batches), torch.tensor_split(ys, n_batches), strict=False))
     names = perturbed_parameter_names(ref, variant)
     params = dict(ref.named_parameters())
     saved = {k: p.detach().clone() for k, p in params.items()}
@@ -176,12 +175,18 @@ def bench(
             out = sharpness_measures(model, x, y, path_cfg, measures=(f"sigma_{variant}",))
             detail = out["details"][f"sigma_{variant}"]
             clean = out["clean_accuracy"] if variant == "p" else out["clean_accuracy_batch_stats"]
-            return {"inv": out[f"inv_sigma_{variant}"], "iterations": detail["iterations"],
-                    "accuracy": detail["accuracy"], "clean": clean, "images": out["images_forwarded"]}
+            return {
+                "inv": out[f"inv_sigma_{variant}"],
+                "iterations": detail["iterations"],
+                "accuracy": detail["accuracy"],
+                "clean": clean,
+                "images": out["images_forwarded"],
+            }
+
         return run
 
     paths = {
-        "reference loop": lambda v: (lambda: reference_sigma(model, x, y, cfg, v)),
+        "reference loop": lambda v: lambda: reference_sigma(model, x, y, cfg, v),
         "library (default)": lambda v: library(cfg, v),
         f"library vmap x{cfg.mc_draws}": lambda v: library(replace(cfg, parallel_draws=cfg.mc_draws), v),
         "library no-early": lambda v: library(replace(cfg, early_decision=False), v),
@@ -193,18 +198,24 @@ def bench(
                 value, wall, cpu = _timed(make(v))
                 old = best.get((label, v))
                 best[(label, v)] = (value, min(wall, old[1]) if old else wall, min(cpu, old[2]) if old else cpu)
-    print(f"    {'path':<22}{'measure':<10}{'1/sigma':>9}{'iters':>6}{'acc':>8}{'images':>9}{'wall s':>9}{'cpu s':>9}"
-          f"{'ref/path: images':>18}{'cpu':>6}{'wall':>6}  same as ref")
+    print(
+        f"    {'path':<22}{'measure':<10}{'1/sigma':>9}{'iters':>6}{'acc':>8}{'images':>9}{'wall s':>9}{'cpu s':>9}"
+        f"{'ref/path: images':>18}{'cpu':>6}{'wall':>6}  same as ref"
+    )
     for v in ("p", "pp"):
         ref, ref_wall, ref_cpu = best[("reference loop", v)]
         for label in paths:
             value, wall, cpu = best[(label, v)]
             same = "yes" if value["inv"] == ref["inv"] else f"no (diff {value['inv'] - ref['inv']:+.2e})"
-            print(f"    {label:<22}{'sigma_' + v:<10}{value['inv']:>9.4f}{value['iterations']:>6}"
-                  f"{value['accuracy']:>8.4f}{value['images']:>9}{wall:>9.2f}{cpu:>9.2f}"
-                  f"{ref['images'] / value['images']:>18.2f}{ref_cpu / cpu:>6.2f}{ref_wall / wall:>6.2f}  {same}")
-    print(f"    clean accuracy on the subset: inference BN {best[('reference loop', 'p')][0]['clean']:.4f}, "
-          f"batch-stat BN {best[('reference loop', 'pp')][0]['clean']:.4f}")
+            print(
+                f"    {label:<22}{'sigma_' + v:<10}{value['inv']:>9.4f}{value['iterations']:>6}"
+                f"{value['accuracy']:>8.4f}{value['images']:>9}{wall:>9.2f}{cpu:>9.2f}"
+                f"{ref['images'] / value['images']:>18.2f}{ref_cpu / cpu:>6.2f}{ref_wall / wall:>6.2f}  {same}"
+            )
+    print(
+        f"    clean accuracy on the subset: inference BN {best[('reference loop', 'p')][0]['clean']:.4f}, "
+        f"batch-stat BN {best[('reference loop', 'pp')][0]['clean']:.4f}"
+    )
 
 
 def main() -> None:

@@ -72,7 +72,9 @@ def save_preactivations(
     save_npz(path, **arrays)
 
 
-def load_preactivations(path: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[str], np.ndarray, np.ndarray | None]:
+def load_preactivations(
+    path: str | os.PathLike[str],
+) -> tuple[list[np.ndarray], list[str], np.ndarray, np.ndarray | None]:
     """The layers, layer names, labels and sublabels (None when absent) written by :func:`save_preactivations`."""
     with np.load(path) as stored:
         names = [str(n) for n in stored["layer_names"]]

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from .storage import save_npz
 
@@ -129,13 +128,6 @@ class DatasetArrays:
         with np.load(path) as stored:
             fields = {key: stored[key] for key in stored.files if key != "name"}
             return cls(name=str(stored["name"]), **fields)
-
-
-def normalized_tensor(images: np.ndarray, mean: list[float], std: list[float], device: torch.device) -> torch.Tensor:
-    """uint8 images (N, C, H, W) as one normalized float32 tensor on ``device``."""
-    x = torch.as_tensor(images, device=device).float()
-    shape = (1, -1, 1, 1)
-    return (x - torch.tensor(mean, device=device).view(shape)) / torch.tensor(std, device=device).view(shape)
 
 
 # --- digits -------------------------------------------------------------------------------------------------

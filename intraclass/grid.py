@@ -107,7 +107,8 @@ def star_grid(dataset: str, arch: str, base: Mapping[str, Any], values: Mapping[
 def list_grid(dataset: str, arch: str, base: Mapping[str, Any], values: Mapping[str, Iterable[Any]]) -> list[RunConfig]:
     """The product of explicit value lists per axis; axes without a list keep the base value."""
     axes = {name: list(values.get(name, [base[name]])) for name in HYPERPARAMETERS}
-    return [RunConfig(dataset, arch, **dict(zip(axes, combo))) for combo in itertools.product(*axes.values())]
+    combos = itertools.product(*axes.values())
+    return [RunConfig(dataset, arch, **dict(zip(axes, combo, strict=True))) for combo in combos]
 
 
 def experiment_runs(experiment: Mapping[str, Any]) -> list[RunConfig]:
@@ -118,7 +119,9 @@ def experiment_runs(experiment: Mapping[str, Any]) -> list[RunConfig]:
     else:
         base = experiment["base"]
         default_values = {
-            axis: [v for v in PAPER_AXIS_VALUES[axis] if not (axis == "dropout" and arch == "vgg" and v > VGG_MAX_DROPOUT)]
+            axis: [
+                v for v in PAPER_AXIS_VALUES[axis] if not (axis == "dropout" and arch == "vgg" and v > VGG_MAX_DROPOUT)
+            ]
             for axis in HYPERPARAMETERS
         }
         values = experiment.get("values") or (default_values if design == "star" else {})
@@ -133,3 +136,34 @@ def study_runs(experiments: Iterable[Mapping[str, Any]]) -> dict[str, RunConfig]
         for run in experiment_runs(experiment):
             runs.setdefault(run.run_id, run)
     return runs
+
+
+# The paper's schedule (A.2): x0.2 at epochs 150, 230 and 240 of 250, kept as fractions of smaller budgets.
+LR_MILESTONE_FRACTIONS = (150 / 250, 230 / 250, 240 / 250)
+LR_GAMMA = 0.2
+SGD_MOMENTUM = 0.9
+ADAM_LR_DIVISOR = 100  # Adam runs with the learning rate divided by 100 (A.2)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything about training that is not a hyperparameter of the grid."""
+
+    epochs: int = 250
+    min_loss: float = 1e-4  # stop once the epoch's mean training loss is below this
+    checkpoint_every: int = 5
+    snapshot_epochs: tuple[int, ...] = ()
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "snapshot_epochs", tuple(sorted(set(self.snapshot_epochs))))
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        late = [e for e in self.snapshot_epochs if not 1 <= e <= self.epochs]
+        if late:
+            raise ValueError(f"snapshot epochs {late} are outside 1..{self.epochs}")
+
+    def milestones(self) -> list[int]:
+        return sorted({max(1, round(f * self.epochs)) for f in LR_MILESTONE_FRACTIONS})

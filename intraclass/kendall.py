@@ -117,7 +117,9 @@ class Axis:
         values = df[self.filter_column]
         if isinstance(self.filter_value, bool):
             return _as_bool(values) == self.filter_value
-        return pd.Series(np.isclose(values.astype(float), float(self.filter_value), rtol=1e-9, atol=0.0), index=df.index)
+        return pd.Series(
+            np.isclose(values.astype(float), float(self.filter_value), rtol=1e-9, atol=0.0), index=df.index
+        )
 
 
 AXES: tuple[Axis, ...] = (
@@ -243,7 +245,8 @@ def _orientation(measure: str, orientation: int | None) -> int:
 
 
 def granulated_kendall(df: pd.DataFrame, measure: str, orientation: int | None = None) -> dict[str, float | None]:
-    """Granulated Kendall coefficients of ``measure`` against ``test_acc``: ``{axis name: psi_h or None, "total": ...}``.
+    """Granulated Kendall coefficients of ``measure`` against ``test_acc``:
+    ``{axis name: psi_h or None, "total": ...}``.
 
     ``psi_h`` is the mean tau-a over the groups of models agreeing on every hyperparameter but h (restricted by h's
     filter, see :data:`AXES`) with >= 2 models and >= 2 values of h; ``None`` if there is no such group. ``total``
@@ -259,13 +262,15 @@ def granulated_kendall(df: pd.DataFrame, measure: str, orientation: int | None =
     bad_acc = ~np.isfinite(accuracy.to_numpy(dtype=float))
     if bad_acc.any():
         first = df.index[bad_acc][0]
-        raise ValueError(f"granulated_kendall: test_acc of row {first!r} is {df.loc[first, ACCURACY]!r}; "
-                         "run select_models first")
+        raise ValueError(
+            f"granulated_kendall: test_acc of row {first!r} is {df.loc[first, ACCURACY]!r}; run select_models first"
+        )
     finite = np.isfinite(values.to_numpy(dtype=float))
     if finite.any() and not finite.all():
         ids = list(df.loc[~finite, "run_id"]) if "run_id" in df.columns else list(df.index[~finite])
-        warnings.warn(f"granulated_kendall: {measure} is missing for {len(ids)} model(s), left out: {ids[:10]}",
-                      stacklevel=2)
+        warnings.warn(
+            f"granulated_kendall: {measure} is missing for {len(ids)} model(s), left out: {ids[:10]}", stacklevel=2
+        )
     data = df.loc[finite].assign(_measure=sign * values[finite], _acc=accuracy[finite])
     context = [c for c in GROUP_CONTEXT if c in data.columns]
 
@@ -326,7 +331,9 @@ def kendall_table(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
 def _formatted(table: pd.DataFrame, missing: str, labels: Mapping[str, str], digits: int) -> pd.DataFrame:
     """Cells as strings rounded to ``digits`` (no "-0.00"), missing as ``missing``; readable row/column labels."""
     axis_labels = {axis.name: axis.label for axis in AXES}
-    out = table.apply(lambda col: col.map(lambda v: missing if pd.isna(v) else f"{round(v, digits) + 0.0:.{digits}f}")).astype(object)
+    out = table.apply(
+        lambda col: col.map(lambda v: missing if pd.isna(v) else f"{round(v, digits) + 0.0:.{digits}f}")
+    ).astype(object)
     out.index = [labels.get(m, m) for m in table.index]
     out.index.name = "measure"
     out.columns = [axis_labels.get(c, c) for c in table.columns]
@@ -344,7 +351,7 @@ def _latex(table: pd.DataFrame, digits: int) -> str:
         "\\midrule",
     ]
     previous_group = None
-    for measure, (label, row) in zip(table.index, cells.iterrows()):
+    for measure, (label, row) in zip(table.index, cells.iterrows(), strict=False):
         group = measure in INTRACLASS_MEASURES
         if previous_group is not None and group != previous_group:
             lines.append("\\midrule")

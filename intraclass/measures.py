@@ -789,7 +789,7 @@ def measure_summary(
             "selectivity_k1": _floats(sel.max(axis=1)),
             "neuron": [int(b) for b in best],
             "layer": [names[i] for i in best_layer],
-            "neuron_in_layer": [int(b - starts[i]) for b, i in zip(best, best_layer)],
+            "neuron_in_layer": [int(b - starts[i]) for b, i in zip(best, best_layer, strict=False)],
             "c1_topk": _floats(c1_per_subclass),
             "c2_topk": _floats(c2_per_subclass),
         }

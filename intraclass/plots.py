@@ -62,7 +62,9 @@ EPOCH_LABELS = ("high", "mid", "low")
 # common layout and styling
 
 
-def _figure(n_panels: int, ncols: int | None = None, panel_size: tuple[float, float] = PANEL_SIZE) -> tuple[Figure, list[Axes]]:
+def _figure(
+    n_panels: int, ncols: int | None = None, panel_size: tuple[float, float] = PANEL_SIZE
+) -> tuple[Figure, list[Axes]]:
     """A constrained-layout figure with ``n_panels`` axes on a grid of ``ncols`` columns (default: all in a row).
     Unused grid cells are removed, so ``len(fig.axes) == n_panels``."""
     if n_panels < 1:
@@ -77,8 +79,9 @@ def _figure(n_panels: int, ncols: int | None = None, panel_size: tuple[float, fl
     return fig, axes[:n_panels]
 
 
-def _style(ax: Axes, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,
-           counts: bool = False) -> None:
+def _style(
+    ax: Axes, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None, counts: bool = False
+) -> None:
     """The one axis style of every figure: labels, a light grid, no top/right spines, small ticks; ``counts``:
     integer ticks on the y axis (histograms of counts)."""
     if xlabel is not None:
@@ -117,7 +120,7 @@ def _experiments(df: pd.DataFrame) -> list[tuple[str, str]]:
     missing = [c for c in ("dataset", "arch") if c not in df.columns]
     if missing:
         raise ValueError(f"missing column(s) {missing}: cannot tell the experiments apart")
-    return sorted({(str(d), str(a)) for d, a in zip(df["dataset"], df["arch"])})
+    return sorted({(str(d), str(a)) for d, a in zip(df["dataset"], df["arch"], strict=False)})
 
 
 def _experiment_rows(df: pd.DataFrame, experiment: tuple[str, str]) -> pd.DataFrame:
@@ -143,7 +146,9 @@ def _summary_list(summaries: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[
 # writing
 
 
-def save_figure(fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str], dpi: int = 150) -> None:
+def save_figure(
+    fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str], dpi: int = 150
+) -> None:
     """Write ``fig`` as PDF and as PNG (``dpi``), each through a temporary file moved into place on success."""
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
         with atomic_path(path) as tmp:
@@ -209,12 +214,22 @@ def fig2_neuron_histogram(
 
     fig, (ax,) = _figure(1, panel_size=(4.8, 3.2))
     ax.hist(values, bins=edges, density=True, color="0.6", alpha=0.7, label=f"data set D (n={values.size})")
-    ax.hist(values[in_class], bins=edges, density=True, color=COLORS[0], alpha=0.6,
-            label=f"class {class_id} (n={int(in_class.sum())})")
+    ax.hist(
+        values[in_class],
+        bins=edges,
+        density=True,
+        color=COLORS[0],
+        alpha=0.6,
+        label=f"class {class_id} (n={int(in_class.sum())})",
+    )
     layer = layer_names[layer_index] if layer_names is not None else f"layer {layer_index}"
-    _style(ax, "pre-activation", "density",
-           f"{layer}, neuron {neuron}, class {class_id}\n"
-           rf"$\sigma_{{n,C}} / \sigma_{{n,D}}$ = {ratio:.2f}")
+    _style(
+        ax,
+        "pre-activation",
+        "density",
+        f"{layer}, neuron {neuron}, class {class_id}\n"
+        rf"$\sigma_{{n,C}} / \sigma_{{n,D}}$ = {ratio:.2f}",
+    )
     ax.legend(fontsize=8, frameon=False)
     return fig
 
@@ -257,7 +272,12 @@ def fig3_measure_vs_accuracy(measures_df: pd.DataFrame, measure_columns: Sequenc
                 continue
             tau = kendall_tau_a(x[ok], acc[ok])
             ax.scatter(x[ok], 100 * acc[ok], s=14, color=COLORS[col % len(COLORS)], alpha=0.75, linewidths=0)
-            _style(ax, _oriented_label(measure), "test accuracy (%)", f"{title}\n" + rf"$\tau$ = {tau:.2f} ({int(ok.sum())} models)")
+            _style(
+                ax,
+                _oriented_label(measure),
+                "test accuracy (%)",
+                f"{title}\n" + rf"$\tau$ = {tau:.2f} ({int(ok.sum())} models)",
+            )
             drawn += 1
     if drawn == 0:
         raise ValueError(f"fig3_measure_vs_accuracy: no experiment has 2 models with a finite value of {measures}")
@@ -341,7 +361,9 @@ def fig4_kendall_vs_k(
     if not curves_by_measure:
         raise ValueError("fig4_kendall_vs_k needs at least one curve")
     if "c1" in curves_by_measure and not (subclasses_per_class and subclasses_per_class > 0):
-        raise ValueError("fig4_kendall_vs_k: c1's k is scaled by the number of subclasses per class; pass subclasses_per_class")
+        raise ValueError(
+            "fig4_kendall_vs_k: c1's k is scaled by the number of subclasses per class; pass subclasses_per_class"
+        )
     fig, (ax,) = _figure(1, panel_size=(4.8, 3.4))
     spans: list[float] = []
     for i, (measure, (ks, totals)) in enumerate(curves_by_measure.items()):
@@ -355,7 +377,9 @@ def fig4_kendall_vs_k(
         scale = subclasses_per_class if measure == "c1" else 1.0
         label = _label(measure) + (f" (k $\\times$ {scale:g})" if measure == "c1" else "")
         order = np.argsort(k[ok])
-        ax.plot(scale * k[ok][order], t[ok][order], marker="o", markersize=3, color=COLORS[i % len(COLORS)], label=label)
+        ax.plot(
+            scale * k[ok][order], t[ok][order], marker="o", markersize=3, color=COLORS[i % len(COLORS)], label=label
+        )
         spans += [float(scale * k[ok].min()), float(scale * k[ok].max())]
     if not spans:
         raise ValueError("fig4_kendall_vs_k: no curve has a finite Kendall coefficient")
@@ -386,15 +410,17 @@ def fig5_measures_per_layer(
         raise ValueError("fig5_measures_per_layer: no models")
     n_layers = {len(s["layer_names"]) for s in models}
     if len(n_layers) != 1:
-        raise ValueError(f"fig5_measures_per_layer: the models have different numbers of layers {sorted(n_layers)}; "
-                         "pass the models of one depth")
+        raise ValueError(
+            f"fig5_measures_per_layer: the models have different numbers of layers {sorted(n_layers)}; "
+            "pass the models of one depth"
+        )
     measures = [m for m in INTRACLASS if all(m in s["per_layer"] for s in models)]
     if not measures:
         raise ValueError("fig5_measures_per_layer: no measure is present in every model's per_layer values")
     n = n_layers.pop()
     fig, axes = _figure(len(measures))
     layer = np.arange(1, n + 1)
-    for i, (ax, measure) in enumerate(zip(axes, measures)):
+    for i, (ax, measure) in enumerate(zip(axes, measures, strict=False)):
         values = np.asarray([s["per_layer"][measure] for s in models], dtype=float)
         if values.shape != (len(models), n):
             raise ValueError(f"fig5_measures_per_layer: per_layer[{measure!r}] must have one value per layer ({n})")
@@ -456,14 +482,16 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
     for label, frame in series.items():
         if "epoch" not in frame.columns:
             raise ValueError(f"fig6_measures_over_epochs: model {label!r} has no epoch column")
-    columns = [m for m in INTRACLASS if any(m in f.columns and np.isfinite(_finite(f[m])).any() for f in series.values())]
+    columns = [
+        m for m in INTRACLASS if any(m in f.columns and np.isfinite(_finite(f[m])).any() for f in series.values())
+    ]
     if not columns:
         raise ValueError("fig6_measures_over_epochs: no model has a finite value of c1..c4")
     if any("test_acc" in f.columns and np.isfinite(_finite(f["test_acc"])).any() for f in series.values()):
         columns.append("test_acc")
     fig, axes = _figure(len(columns))
     all_epochs = np.concatenate([_finite(f["epoch"]) for f in series.values()])
-    for ax, column in zip(axes, columns):
+    for ax, column in zip(axes, columns, strict=False):
         for i, (label, frame) in enumerate(series.items()):
             if column not in frame.columns:
                 continue
@@ -473,8 +501,14 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
                 continue
             order = np.argsort(epoch[ok])
             scale = 100.0 if column == "test_acc" else 1.0
-            ax.plot(epoch[ok][order], scale * value[ok][order], marker="o", markersize=3,
-                    color=_model_color(label, i), label=label)
+            ax.plot(
+                epoch[ok][order],
+                scale * value[ok][order],
+                marker="o",
+                markersize=3,
+                color=_model_color(label, i),
+                label=label,
+            )
         name = "test accuracy (%)" if column == "test_acc" else _label(column)
         _style(ax, "epoch", name, name)
         _epoch_scale(ax, all_epochs[np.isfinite(all_epochs)])
@@ -510,12 +544,16 @@ def neuron_distribution(
         raise ValueError(f"neuron_distribution: no layer {layer!r} among {names}")
     x = np.asarray(layers[names.index(layer)], dtype=np.float64)
     if not 0 <= neuron_in_layer < x.shape[1]:
-        raise ValueError(f"neuron_distribution: neuron {neuron_in_layer} out of range for {layer!r} ({x.shape[1]} neurons)")
+        raise ValueError(
+            f"neuron_distribution: neuron {neuron_in_layer} out of range for {layer!r} ({x.shape[1]} neurons)"
+        )
     y, sub = np.asarray(labels), np.asarray(sublabels)
     in_sub = sub == subclass_id
     rest = (y == superclass_id) & ~in_sub
     if not in_sub.any() or not rest.any():
-        raise ValueError(f"neuron_distribution: subclass {subclass_id!r} or the rest of superclass {superclass_id!r} is empty")
+        raise ValueError(
+            f"neuron_distribution: subclass {subclass_id!r} or the rest of superclass {superclass_id!r} is empty"
+        )
     return x[in_sub, neuron_in_layer], x[rest, neuron_in_layer]
 
 
@@ -542,22 +580,27 @@ def fig7_selective_neuron_over_epochs(
     if not distributions:
         raise ValueError("fig7_selective_neuron_over_epochs: no neurons")
     fig, axes = _figure(len(distributions), panel_size=(4.4, 3.2))
-    for ax, (label, epochs) in zip(axes, distributions.items()):
+    for ax, (label, epochs) in zip(axes, distributions.items(), strict=False):
         if not epochs:
             raise ValueError(f"fig7_selective_neuron_over_epochs: {label!r} has no epochs")
         ordered = sorted(epochs, key=lambda e: e[0])
         for pos, (epoch, inside, rest) in enumerate(ordered):
             a, b = np.asarray(inside, dtype=float).ravel(), np.asarray(rest, dtype=float).ravel()
             if a.size == 0 or b.size == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
-                raise ValueError(f"fig7_selective_neuron_over_epochs: {label!r} epoch {epoch}: empty or non-finite values")
+                raise ValueError(
+                    f"fig7_selective_neuron_over_epochs: {label!r} epoch {epoch}: empty or non-finite values"
+                )
             edges = np.histogram_bin_edges(np.concatenate([a, b]), bins=bins)
             _half_violin(ax, pos, a, edges, -1, COLORS[0])
             _half_violin(ax, pos, b, edges, +1, "0.55")
         ax.set_xticks(range(len(ordered)), [str(e[0]) for e in ordered])
         ax.set_xlim(-0.6, len(ordered) - 0.4)
         _style(ax, "epoch", "pre-activation", label)
-    axes[0].legend(handles=[Patch(color=COLORS[0], label="subclass"), Patch(color="0.55", label="rest of superclass")],
-                   fontsize=8, frameon=False)
+    axes[0].legend(
+        handles=[Patch(color=COLORS[0], label="subclass"), Patch(color="0.55", label="rest of superclass")],
+        fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
@@ -571,12 +614,13 @@ def fig8_accuracy_histogram(measures_df: pd.DataFrame, bins: int = 20) -> Figure
     Rows with a non-finite test_acc are skipped; ValueError if no experiment has a finite accuracy."""
     if "test_acc" not in measures_df.columns:
         raise ValueError("fig8_accuracy_histogram needs a test_acc column")
-    experiments = [e for e in _experiments(measures_df)
-                   if np.isfinite(_finite(_experiment_rows(measures_df, e)["test_acc"])).any()]
+    experiments = [
+        e for e in _experiments(measures_df) if np.isfinite(_finite(_experiment_rows(measures_df, e)["test_acc"])).any()
+    ]
     if not experiments:
         raise ValueError("fig8_accuracy_histogram: no model has a finite test accuracy")
     fig, axes = _figure(len(experiments), ncols=min(len(experiments), 3))
-    for i, (ax, experiment) in enumerate(zip(axes, experiments)):
+    for i, (ax, experiment) in enumerate(zip(axes, experiments, strict=False)):
         acc = _finite(_experiment_rows(measures_df, experiment)["test_acc"])
         acc = 100 * acc[np.isfinite(acc)]
         ax.hist(acc, bins=bins, color=COLORS[i % len(COLORS)], alpha=0.8, edgecolor="white", linewidth=0.5)
@@ -608,12 +652,19 @@ def fig11_selectivity_distribution(
     values = np.asarray([s["subclasses"]["selectivity_k1"] for s in models], dtype=float)  # (models, subclasses)
     fig, (left, right) = _figure(2, panel_size=(4.0, 3.0))
     left.hist(values.ravel(), bins=bins, color=COLORS[0], alpha=0.8, edgecolor="white", linewidth=0.5)
-    _style(left, "selectivity at k = 1", "subclasses x models",
-           f"{values.shape[1]} subclasses, {values.shape[0]} model(s)", counts=True)
+    _style(
+        left,
+        "selectivity at k = 1",
+        "subclasses x models",
+        f"{values.shape[1]} subclasses, {values.shape[0]} model(s)",
+        counts=True,
+    )
     mean = values.mean(axis=0)
     order = np.argsort(-mean, kind="stable")
     rank = np.arange(1, mean.size + 1)
-    right.fill_between(rank, values.min(axis=0)[order], values.max(axis=0)[order], color=COLORS[0], alpha=0.2, linewidth=0)
+    right.fill_between(
+        rank, values.min(axis=0)[order], values.max(axis=0)[order], color=COLORS[0], alpha=0.2, linewidth=0
+    )
     right.plot(rank, mean[order], marker="o", markersize=3, color=COLORS[0])
     _style(right, "subclass rank", "selectivity at k = 1", "mean over models (band: min-max)")
     return fig

@@ -10,8 +10,19 @@ import pandas as pd
 from .grid import HYPERPARAMETERS
 
 RUN_COLUMNS = (
-    "run_id", "dataset", "arch", *HYPERPARAMETERS, "replicate", "seed",
-    "epochs_run", "train_acc", "train_loss", "test_acc", "test_loss", "diverged", "wall_s",
+    "run_id",
+    "dataset",
+    "arch",
+    *HYPERPARAMETERS,
+    "replicate",
+    "seed",
+    "epochs_run",
+    "train_acc",
+    "train_loss",
+    "test_acc",
+    "test_loss",
+    "diverged",
+    "wall_s",
 )
 
 
@@ -19,6 +30,7 @@ def runs_table(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per run from the runs' metrics.json contents, sorted by run id."""
     frame = pd.DataFrame([{column: m[column] for column in RUN_COLUMNS} for m in metrics], columns=list(RUN_COLUMNS))
     return frame.sort_values("run_id", ignore_index=True)
+
 
 MEASURE_COLUMNS = ("c1", "c2", "c3", "c4")
 SHARPNESS_COLUMNS = ("inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp")

@@ -211,7 +211,9 @@ class SharpnessConfig:
                 fail(name, "a bool")
         if self.ascent_method not in ASCENT_METHODS:
             fail("ascent_method", f"one of {ASCENT_METHODS}")
-        if self.ascent_stop_drop is not None and (not is_real("ascent_stop_drop") or not 0.0 < self.ascent_stop_drop <= 1.0):
+        if self.ascent_stop_drop is not None and (
+            not is_real("ascent_stop_drop") or not 0.0 < self.ascent_stop_drop <= 1.0
+        ):
             fail("ascent_stop_drop", "None or a number in (0, 1]")
 
     def bounds(self, kind: str) -> tuple[float, float]:
@@ -272,7 +274,7 @@ def bisect_scale(
         raise ValueError(f"bisect_scale: max_iterations must be >= 1, got {max_iterations!r}")
     low, high = float(lower), float(upper)
     scale, value, reason = (low + high) / 2.0, math.nan, "max_iterations"
-    for iteration in range(1, max_iterations + 1):
+    for iteration in range(1, max_iterations + 1):  # noqa: B007 (the count is returned)
         scale = (low + high) / 2.0
         value = float(evaluate(scale))
         if abs(value - target) < tolerance:
@@ -418,7 +420,7 @@ def _prepare(model: nn.Module, x: Any, y: Any, config: SharpnessConfig) -> _Cont
     xs = x[index].to(device=device, dtype=dtype)
     ys = y[index].to(device=device, dtype=torch.long)
     n_batches = math.ceil(len(index) / config.eval_batch_size)
-    batches = list(zip(torch.tensor_split(xs, n_batches), torch.tensor_split(ys, n_batches)))
+    batches = list(zip(torch.tensor_split(xs, n_batches), torch.tensor_split(ys, n_batches), strict=False))
     if n_batches > 1 and min(len(b[1]) for b in batches) < 2:  # pragma: no cover - impossible with near-equal splits
         raise ValueError("an evaluation batch holds fewer than 2 samples")
     weights = {name: param.detach() for name, param in model.named_parameters()}
@@ -493,8 +495,10 @@ def standard_normal_draws(
     Generated draw by draw, and within a draw name by name, with ``torch.randn(shape, generator=...)``: a loop that
     draws in that order reproduces them exactly.
     """
-    out = {name: torch.empty((draws, *weights[name].shape), dtype=weights[name].dtype, device=weights[name].device)
-           for name in names}
+    out = {
+        name: torch.empty((draws, *weights[name].shape), dtype=weights[name].dtype, device=weights[name].device)
+        for name in names
+    }
     for draw in range(draws):
         for name in names:
             w = weights[name]
@@ -545,8 +549,14 @@ class _MinibatchStream:
         return self.ctx.x[index], self.ctx.y[index]
 
 
-def _ascend(ctx: _Context, names: Sequence[str], base: Mapping[str, Tensor], alpha: float,
-            stream: _MinibatchStream, clean: float) -> dict[str, Tensor]:
+def _ascend(
+    ctx: _Context,
+    names: Sequence[str],
+    base: Mapping[str, Tensor],
+    alpha: float,
+    stream: _MinibatchStream,
+    clean: float,
+) -> dict[str, Tensor]:
     """Projected ascent on the training cross-entropy inside ``|u| <= alpha * (|w| + eps)``; returns ``u``."""
     cfg = ctx.config
     bound = {k: alpha * base[k] for k in names}
@@ -564,7 +574,7 @@ def _ascend(ctx: _Context, names: Sequence[str], base: Mapping[str, Tensor], alp
             loss = F.cross_entropy(logits, yb)
             grads = torch.autograd.grad(loss, [leaves[k] for k in names], allow_unused=True)
         with torch.no_grad():
-            for k, grad in zip(names, grads):
+            for k, grad in zip(names, grads, strict=False):
                 step_u = u[k].detach()
                 if grad is not None:
                     if cfg.ascent_method == "gradient":
@@ -620,10 +630,14 @@ def _measure(ctx: _Context, kind: str, variant: str, clean: float) -> dict[str, 
 
     if kind == "sigma":
         generator = _noise_generator(ctx)
-        shared = standard_normal_draws(ctx.weights, names, cfg.mc_draws, generator) if cfg.common_random_numbers else None
+        shared = (
+            standard_normal_draws(ctx.weights, names, cfg.mc_draws, generator) if cfg.common_random_numbers else None
+        )
 
         def evaluate(scale: float, window: tuple[float, float, float] | None = band) -> float:
-            normals = shared if shared is not None else standard_normal_draws(ctx.weights, names, cfg.mc_draws, generator)
+            normals = (
+                shared if shared is not None else standard_normal_draws(ctx.weights, names, cfg.mc_draws, generator)
+            )
             accuracy, exact = _noise_accuracy(ctx, names, base, scale, normals, window)
             last.update(scale=scale, accuracy=accuracy, exact=exact, normals=normals)
             return clean - accuracy
@@ -696,7 +710,8 @@ def sharpness_measures(
         ``inv_sigma_p``, ``inv_sigma_pp``, ``inv_alpha_p``, ``inv_alpha_pp`` (for the measures asked for);
         ``clean_accuracy`` (BN inference mode) and ``clean_accuracy_batch_stats`` on the subset; ``subset_size``;
         ``wall_time_s``; ``device``; ``config`` (as a dict); ``state_untouched`` (True when no parameter or
-        buffer, ``num_batches_tracked`` included, changed while measuring); and ``details[measure]`` with the scale found, the final
+        buffer, ``num_batches_tracked`` included, changed while measuring); and ``details[measure]`` with the scale
+        found, the final
         bisection ``interval``, the ``accuracy`` reached there and its ``drop``, ``iterations``, ``stop_reason``
         (``"tolerance"``, ``"width"`` or ``"max_iterations"``; the latter two usually mean the target drop is not
         reachable inside the bounds, and the value is then a bound), ``images_forwarded`` (work: images passed

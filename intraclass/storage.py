@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 
 @contextmanager
@@ -53,10 +52,6 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     _write_with(path, lambda tmp: tmp.write_text(text))
-
-
-def save_torch(path: str | os.PathLike[str], obj: Any) -> None:
-    _write_with(path, lambda tmp: torch.save(obj, tmp))
 
 
 def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:

@@ -23,42 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import DatasetArrays, normalized_tensor
-from .grid import RunConfig
+from .data import DatasetArrays
+from .grid import ADAM_LR_DIVISOR, LR_GAMMA, SGD_MOMENTUM, RunConfig, TrainingSettings
 from .models import ModelSpec, build_model
-from .storage import save_torch
+from .paths import snapshot_path
+from .storage import atomic_path
 
 log = logging.getLogger(__name__)
-
-# The paper's schedule (A.2): x0.2 at epochs 150, 230 and 240 of 250, kept as fractions of smaller budgets.
-LR_MILESTONE_FRACTIONS = (150 / 250, 230 / 250, 240 / 250)
-LR_GAMMA = 0.2
-SGD_MOMENTUM = 0.9
-ADAM_LR_DIVISOR = 100  # Adam runs with the learning rate divided by 100 (A.2)
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """Everything about training that is not a hyperparameter of the grid."""
-
-    epochs: int = 250
-    min_loss: float = 1e-4  # stop once the epoch's mean training loss is below this
-    checkpoint_every: int = 5
-    snapshot_epochs: tuple[int, ...] = ()
-    eval_batch_size: int = 1000
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "snapshot_epochs", tuple(sorted(set(self.snapshot_epochs))))
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
-        late = [e for e in self.snapshot_epochs if not 1 <= e <= self.epochs]
-        if late:
-            raise ValueError(f"snapshot epochs {late} are outside 1..{self.epochs}")
-
-    def milestones(self) -> list[int]:
-        return sorted({max(1, round(f * self.epochs)) for f in LR_MILESTONE_FRACTIONS})
 
 
 @dataclass
@@ -76,6 +47,13 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
+
+
+def normalized_tensor(images: np.ndarray, mean: list[float], std: list[float], device: torch.device) -> torch.Tensor:
+    """uint8 images (N, C, H, W) as one normalized float32 tensor on ``device``."""
+    x = torch.as_tensor(images, device=device).float()
+    shape = (1, -1, 1, 1)
+    return (x - torch.tensor(mean, device=device).view(shape)) / torch.tensor(std, device=device).view(shape)
 
 
 def make_optimizer(model: nn.Module, run: RunConfig) -> torch.optim.Optimizer:
@@ -142,7 +120,7 @@ def model_spec(run: RunConfig, data: DatasetArrays) -> ModelSpec:
 def save_model(path: str | os.PathLike[str], model: nn.Module, spec: ModelSpec, normalization: tuple) -> None:
     """A trained model as the later stages read it: its spec, weights and the input normalization."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    save_torch(path, {"spec": asdict(spec), "state_dict": state, "normalization": normalization})
+    _save_torch(path, {"spec": asdict(spec), "state_dict": state, "normalization": normalization})
 
 
 def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> tuple[nn.Module, tuple]:
@@ -151,16 +129,6 @@ def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu")
     model = build_model(ModelSpec(**stored["spec"])).to(device)
     model.load_state_dict(stored["state_dict"])
     return model.eval(), tuple(stored["normalization"])
-
-
-def snapshot_dir(epoch: int) -> str:
-    """Where a snapshot lives inside its run's folder: it is laid out like a run (model.pt, then what is computed
-    from it), so the same rules serve final models and snapshots."""
-    return f"snapshots/epoch_{epoch:03d}"
-
-
-def snapshot_path(run_dir: str | os.PathLike[str], epoch: int) -> Path:
-    return Path(run_dir) / snapshot_dir(epoch) / "model.pt"
 
 
 def train(
@@ -214,7 +182,7 @@ def train(
             log.info("ignoring a checkpoint made for other settings: %s", checkpoint_path)
 
     def save_checkpoint() -> None:
-        save_torch(
+        _save_torch(
             checkpoint_path,
             {
                 "fingerprint": key,
@@ -263,7 +231,11 @@ def train(
         state.history.append(record)
         log.info(
             "epoch %d/%d loss %.4g train_acc %.4f test_acc %.4f",
-            state.epoch, settings.epochs, train_loss, record["train_acc"], test_acc,
+            state.epoch,
+            settings.epochs,
+            train_loss,
+            record["train_acc"],
+            test_acc,
         )
         if on_epoch is not None:
             on_epoch(record)
@@ -306,3 +278,8 @@ def train(
 def _finite_or_none(value: float) -> float | None:
     """JSON has no NaN: a diverged run's losses are recorded as null."""
     return value if np.isfinite(value) else None
+
+
+def _save_torch(path: str | os.PathLike[str], obj: Any) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)

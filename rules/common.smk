@@ -5,7 +5,8 @@ import pandas as pd
 
 from intraclass.data import dataset_info
 from intraclass.grid import study_runs
-from intraclass.training import TrainingSettings, snapshot_dir
+from intraclass.grid import TrainingSettings
+from intraclass.paths import snapshot_dir
 
 min_version("9.0")
 

@@ -12,10 +12,10 @@ rule download_cifar:
         archive="resources/downloads/{archive}.tar.gz",
     log:
         "resources/logs/download_{archive}.log",
-    params:
-        archive=lambda wildcards: wildcards.archive,
     conda:
         "../envs/torch.yaml"
+    params:
+        archive=lambda wildcards: wildcards.archive,
     script:
         "../scripts/download_cifar.py"
 
@@ -27,12 +27,12 @@ rule prepare_dataset:
         dataset="resources/datasets/{dataset}.npz",
     log:
         "resources/logs/prepare_{dataset}.log",
-    params:
-        dataset=lambda wildcards: wildcards.dataset,
+    conda:
+        "../envs/torch.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        dataset=lambda wildcards: wildcards.dataset,
     script:
         "../scripts/prepare_dataset.py"

@@ -21,10 +21,10 @@ rule fig2:
         **figure_files("fig2"),
     log:
         f"{LOGS}/figures/{{experiment}}/fig2.log",
-    params:
-        dpi=config["plots"]["dpi"],
     conda:
         "../envs/torch.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
     script:
         "../scripts/fig2.py"
 
@@ -36,11 +36,11 @@ rule fig3:
         **figure_files("fig3", experiment=False),
     log:
         f"{LOGS}/figures/fig3.log",
+    conda:
+        "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
         min_train_acc=config["kendall"]["min_train_acc"],
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/fig3.py"
 
@@ -53,13 +53,13 @@ rule fig4:
         **figure_files("fig4"),
     log:
         f"{LOGS}/figures/{{experiment}}/fig4.log",
+    conda:
+        "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
         points=config["plots"]["fig4_points"],
         run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
         min_train_acc=config["kendall"]["min_train_acc"],
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/fig4.py"
 
@@ -71,10 +71,10 @@ rule fig5:
         **figure_files("fig5_depth{depth}"),
     log:
         f"{LOGS}/figures/{{experiment}}/fig5_depth{{depth}}.log",
-    params:
-        dpi=config["plots"]["dpi"],
     conda:
         "../envs/torch.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
     script:
         "../scripts/fig5.py"
 
@@ -82,17 +82,19 @@ rule fig5:
 rule fig6:
     input:
         unpack(snapshot_outputs("measures.json")),
-        metrics=lambda wildcards: [f"{RESULTS}/runs/{r}/metrics.json" for r in followed_runs(wildcards.experiment).values()],
+        metrics=lambda wildcards: [
+            f"{RESULTS}/runs/{r}/metrics.json" for r in followed_runs(wildcards.experiment).values()
+        ],
     output:
         **figure_files("fig6"),
     log:
         f"{LOGS}/figures/{{experiment}}/fig6.log",
+    conda:
+        "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
         followed=lambda wildcards: followed_runs(wildcards.experiment),
         epochs=SNAPSHOT_EPOCHS,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/fig6.py"
 
@@ -105,11 +107,11 @@ rule fig7:
         **figure_files("fig7"),
     log:
         f"{LOGS}/figures/{{experiment}}/fig7.log",
+    conda:
+        "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
         epochs=SNAPSHOT_EPOCHS,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/fig7.py"
 
@@ -121,10 +123,10 @@ rule fig8:
         **figure_files("fig8", experiment=False),
     log:
         f"{LOGS}/figures/fig8.log",
-    params:
-        dpi=config["plots"]["dpi"],
     conda:
         "../envs/torch.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
     script:
         "../scripts/fig8.py"
 
@@ -136,9 +138,9 @@ rule fig11:
         **figure_files("fig11"),
     log:
         f"{LOGS}/figures/{{experiment}}/fig11.log",
-    params:
-        dpi=config["plots"]["dpi"],
     conda:
         "../envs/torch.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
     script:
         "../scripts/fig11.py"

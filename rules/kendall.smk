@@ -21,10 +21,10 @@ rule kendall:
         excluded=f"{RESULTS}/kendall/{{experiment}}_excluded.csv",
     log:
         f"{LOGS}/kendall/{{experiment}}.log",
+    conda:
+        "../envs/torch.yaml"
     params:
         run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
         min_train_acc=config["kendall"]["min_train_acc"],
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/kendall.py"

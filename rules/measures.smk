@@ -15,15 +15,15 @@ rule extract:
         preactivations=f"{RESULTS}/{{model_dir}}/preactivations.npz",
     log:
         f"{LOGS}/extract/{{model_dir}}.log",
-    params:
-        batch_size=config["measures"]["extract_batch_size"],
-        device=config["device"],
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        batch_size=config["measures"]["extract_batch_size"],
+        device=config["device"],
     script:
         "../scripts/extract.py"
 
@@ -35,14 +35,14 @@ rule measures:
         measures=f"{RESULTS}/{{model_dir}}/measures.json",
     log:
         f"{LOGS}/measures/{{model_dir}}.log",
-    params:
-        options=measure_options,
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        options=measure_options,
     script:
         "../scripts/measures.py"
 
@@ -56,9 +56,9 @@ rule collect_measures:
         table=f"{RESULTS}/measures.csv",
     log:
         f"{LOGS}/collect_measures.log",
-    params:
-        run_ids=list(RUNS),
     conda:
         "../envs/torch.yaml"
+    params:
+        run_ids=list(RUNS),
     script:
         "../scripts/collect_measures.py"

@@ -10,14 +10,14 @@ rule sharpness:
         sharpness=f"{RUN_DIR}/sharpness.json",
     log:
         f"{LOGS}/sharpness/{{run_id}}.log",
-    params:
-        options=config["sharpness"],
-        device=config["device"],
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=config["sharpness_runtime_min"],
-    conda:
-        "../envs/torch.yaml"
+    params:
+        options=config["sharpness"],
+        device=config["device"],
     script:
         "../scripts/sharpness.py"

@@ -15,16 +15,16 @@ rule train:
         snapshots=[f"{RUN_DIR}/{snapshot_dir(epoch)}/model.pt" for epoch in SNAPSHOT_EPOCHS],
     log:
         f"{LOGS}/train/{{run_id}}.log",
-    params:
-        run=run_params,
-        training=TRAINING,
-        device=config["device"],
+    conda:
+        "../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=config["training"]["mem_mb"],
         runtime=config["training"]["runtime_min"],
-    conda:
-        "../envs/torch.yaml"
+    params:
+        run=run_params,
+        training=TRAINING,
+        device=config["device"],
     script:
         "../scripts/train.py"
 
@@ -38,9 +38,9 @@ checkpoint collect_runs:
         table=f"{RESULTS}/runs.csv",
     log:
         f"{LOGS}/collect_runs.log",
-    params:
-        study=STUDY,
     conda:
         "../envs/torch.yaml"
+    params:
+        study=STUDY,
     script:
         "../scripts/collect_runs.py"

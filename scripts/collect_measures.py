@@ -9,4 +9,7 @@ from intraclass.storage import read_json, write_csv
 log_to_file(snakemake.log[0])
 measures = [read_json(path) for path in snakemake.input.measures]
 sharpness = [read_json(path) for path in snakemake.input.sharpness]
-write_csv(snakemake.output.table, measures_table(pd.read_csv(snakemake.input.runs), snakemake.params.run_ids, measures, sharpness))
+write_csv(
+    snakemake.output.table,
+    measures_table(pd.read_csv(snakemake.input.runs), snakemake.params.run_ids, measures, sharpness),
+)

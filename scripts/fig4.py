@@ -10,7 +10,8 @@ from intraclass.storage import read_json
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
 kept, _ = select_models(measures[measures.run_id.isin(snakemake.params.run_ids)], snakemake.params.min_train_acc)
-summaries = {run_id: read_json(path) for run_id, path in zip(snakemake.params.run_ids, snakemake.input.summaries)}
+paths = zip(snakemake.params.run_ids, snakemake.input.summaries, strict=True)
+summaries = {run_id: read_json(path) for run_id, path in paths}
 ks = log_k_grid(min(s["n_neurons"] for s in summaries.values()), snakemake.params.points)
 curves = {m: kendall_over_k(kept, summaries, m, ks) for m in ("c1", "c3") if m in kept.columns}
 per_class = subclasses_per_class(summaries) if "c1" in curves else None

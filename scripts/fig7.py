@@ -12,10 +12,19 @@ chosen = selective_subclasses({"subclasses": subclasses})
 snapshots = {epoch: load_preactivations(snakemake.input[f"high_{epoch}"]) for epoch in snakemake.params.epochs}
 distributions = {}
 for which, position in chosen.items():
-    subclass, layer, neuron = subclasses["id"][position], subclasses["layer"][position], subclasses["neuron_in_layer"][position]
+    subclass, layer, neuron = (
+        subclasses["id"][position],
+        subclasses["layer"][position],
+        subclasses["neuron_in_layer"][position],
+    )
     label = f"{which} selectivity: subclass {subclass}, {layer} neuron {neuron}"
     distributions[label] = [
-        (epoch, *neuron_distribution(layers, names, labels, sublabels, layer, neuron, subclass, subclasses["superclass"][position]))
+        (
+            epoch,
+            *neuron_distribution(
+                layers, names, labels, sublabels, layer, neuron, subclass, subclasses["superclass"][position]
+            ),
+        )
         for epoch, (layers, names, labels, sublabels) in snapshots.items()
     ]
 figure = fig7_selective_neuron_over_epochs(distributions)

@@ -12,4 +12,6 @@ source = snakemake.input.get("source") or None
 # An archive file must be the official one; an extracted folder is read as it is.
 data = load_dataset(name, source, md5=info.archive.md5 if info.archive else None)
 data.save(snakemake.output.dataset)
-logging.info("%s: %d train and %d test images of shape %s", name, len(data.x_train), len(data.x_test), data.x_train.shape[1:])
+logging.info(
+    "%s: %d train and %d test images of shape %s", name, len(data.x_train), len(data.x_test), data.x_train.shape[1:]
+)

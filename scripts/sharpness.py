@@ -5,11 +5,11 @@ import logging
 
 import torch
 
-from intraclass.data import DatasetArrays, normalized_tensor
+from intraclass.data import DatasetArrays
 from intraclass.logs import log_to_file
 from intraclass.sharpness import SharpnessConfig, sharpness_measures
 from intraclass.storage import read_json, write_json
-from intraclass.training import load_model, pick_device
+from intraclass.training import load_model, normalized_tensor, pick_device
 
 log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -17,15 +17,27 @@ TINY_BASE = dict(lr=0.1, weight_decay=0, batch_size=100, optimizer="sgd", dropou
 TINY_STUDY = {
     "study": "tiny",
     "experiments": [
-        {"dataset": "digits-coarse", "arch": "vgg", "design": "lists", "base": TINY_BASE, "values": {"lr": [0.1, 0.032, 0.01]}},
+        {
+            "dataset": "digits-coarse",
+            "arch": "vgg",
+            "design": "lists",
+            "base": TINY_BASE,
+            "values": {"lr": [0.1, 0.032, 0.01]},
+        },
         {"dataset": "digits-coarse", "arch": "resnet", "design": "lists", "base": TINY_BASE},
     ],
     "training": {"epochs": 2, "checkpoint_every": 1, "snapshot_epochs": [1, 2]},
     # 2 epochs fit nothing: count every run, so that every figure has its three followed runs
     "kendall": {"min_train_acc": 0.0},
     "sharpness": {
-        "subset_size": 100, "eval_batch_size": 50, "bisection_iterations": 4, "mc_draws": 2, "ascent_steps": 4,
-        "ascent_check_every": 2, "ascent_lr_decay_step": 3, "ascent_batch_size": 50,
+        "subset_size": 100,
+        "eval_batch_size": 50,
+        "bisection_iterations": 4,
+        "mc_draws": 2,
+        "ascent_steps": 4,
+        "ascent_check_every": 2,
+        "ascent_lr_decay_step": 3,
+        "ascent_batch_size": 50,
     },
 }
 
@@ -44,7 +56,9 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     """Run the real Snakemake command line in ``workdir``."""
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=workdir, capture_output=True, text=True,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -13,7 +13,12 @@ def test_paper_grid_sizes_and_axes():
     assert len(resnet) == 192 and len({r.run_id for r in resnet}) == 192
     assert len(vgg) == 144
     assert {r.dropout for r in vgg} == {0.0, 0.2}
-    assert Counter((r.lr, r.weight_decay) for r in resnet) == {(0.01, 0): 48, (0.032, 0): 48, (0.1, 0): 48, (0.1, 4e-5): 48}
+    assert Counter((r.lr, r.weight_decay) for r in resnet) == {
+        (0.01, 0): 48,
+        (0.032, 0): 48,
+        (0.1, 0): 48,
+        (0.1, 4e-5): 48,
+    }
     assert not any(r.dropout > 0 and r.augment for r in resnet)
     assert not any(r.width == 1.5 and r.depth == 1.5 for r in resnet)
 
@@ -43,8 +48,12 @@ def test_star_design_varies_each_axis_alone():
 
 def test_list_design_is_the_product_and_replicates_multiply():
     experiment = {
-        "dataset": "digits", "arch": "vgg", "design": "lists", "base": BASE,
-        "values": {"lr": [0.1, 0.01], "optimizer": ["sgd", "adam"]}, "replicates": 2,
+        "dataset": "digits",
+        "arch": "vgg",
+        "design": "lists",
+        "base": BASE,
+        "values": {"lr": [0.1, 0.01], "optimizer": ["sgd", "adam"]},
+        "replicates": 2,
     }
     runs = experiment_runs(experiment)
     assert len(runs) == 8

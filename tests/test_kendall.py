@@ -33,10 +33,27 @@ def paper_grid_df(seed: int = 0, arch: str = "resnet") -> pd.DataFrame:
     for (lr, wd), bs, opt, (do, aug), (w, d) in itertools.product(LR_WD, BATCH, OPT, DO_AUG, W_D):
         if arch == "vgg" and do > 0.2:
             continue
-        rows.append(dict(run_id=f"{lr}_{wd}_{bs}_{opt}_{do}_{aug}_{w}_{d}", dataset="cifar100-coarse", arch=arch,
-                         lr=lr, weight_decay=wd, batch_size=bs, optimizer=opt, dropout=do, augment=aug,
-                         width=w, depth=d, seed=0, epochs_run=10, train_acc=1.0, train_loss=0.01,
-                         diverged=False, wall_s=1.0))
+        rows.append(
+            dict(
+                run_id=f"{lr}_{wd}_{bs}_{opt}_{do}_{aug}_{w}_{d}",
+                dataset="cifar100-coarse",
+                arch=arch,
+                lr=lr,
+                weight_decay=wd,
+                batch_size=bs,
+                optimizer=opt,
+                dropout=do,
+                augment=aug,
+                width=w,
+                depth=d,
+                seed=0,
+                epochs_run=10,
+                train_acc=1.0,
+                train_loss=0.01,
+                diverged=False,
+                wall_s=1.0,
+            )
+        )
     df = pd.DataFrame(rows)
     rng = np.random.default_rng(seed)
     df["test_acc"] = rng.permutation(len(df)) / (2 * len(df)) + 0.3  # all distinct: no ties anywhere
@@ -45,6 +62,7 @@ def paper_grid_df(seed: int = 0, arch: str = "resnet") -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------------- tau-a
+
 
 def test_tau_a_hand_cases():
     # x = [1,2,3], y = [1,3,2]: unordered pairs (1,2): (-1)(-1) = +1; (1,3): (-1)(-1) = +1; (2,3): (-1)(+1) = -1.
@@ -83,9 +101,18 @@ def test_tau_a_validates_inputs():
 
 # --------------------------------------------------------------------------------------------------- granulated
 
+
 def test_axes_are_the_papers_eight():
-    assert AXIS_NAMES == ["learning_rate", "weight_decay", "batch_size", "optimizer", "dropout", "augment",
-                          "width", "depth"]
+    assert AXIS_NAMES == [
+        "learning_rate",
+        "weight_decay",
+        "batch_size",
+        "optimizer",
+        "dropout",
+        "augment",
+        "width",
+        "depth",
+    ]
     assert ORIENTATION["c3"] == 1 and ORIENTATION["inv_alpha_pp"] == -1
 
 
@@ -119,8 +146,11 @@ def test_measure_following_only_the_learning_rate():
 
 def _naive_psi(df, measure_values, column, keep):
     """Straight from SPEC §8: pairs loop over models agreeing on every other hyperparameter."""
-    others = [c for c in ["lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth"]
-              if c != column]
+    others = [
+        c
+        for c in ["lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth"]
+        if c != column
+    ]
     configs = [tuple(r) for r in df.loc[keep, others].itertuples(index=False)]
     m = measure_values[keep].to_numpy()
     acc = df.loc[keep, "test_acc"].to_numpy()
@@ -208,6 +238,7 @@ def test_input_validation():
 
 # ------------------------------------------------------------------------------------------------------ selection
 
+
 def test_select_models_lists_exclusions_with_reasons():
     df = paper_grid_df()
     df.loc[0, "diverged"] = True
@@ -230,6 +261,7 @@ def test_select_models_lists_exclusions_with_reasons():
 
 # -------------------------------------------------------------------------------------------------------- writers
 
+
 def test_table_and_writers(tmp_path):
     df = paper_grid_df()
     rng = np.random.default_rng(7)
@@ -238,8 +270,7 @@ def test_table_and_writers(tmp_path):
     df["c3"] = df["test_acc"]
     order = ["inv_sigma_p", "c3", "inv_alpha_pp", "c1", "c2", "c4", "inv_sigma_pp", "inv_alpha_p"]
     table = kendall_table(df, order)
-    assert list(table.index) == ["c3", "c1", "c2", "c4", "inv_sigma_p", "inv_alpha_pp", "inv_sigma_pp",
-                                 "inv_alpha_p"]
+    assert list(table.index) == ["c3", "c1", "c2", "c4", "inv_sigma_p", "inv_alpha_pp", "inv_sigma_pp", "inv_alpha_p"]
     assert list(table.columns) == AXIS_NAMES + ["total"]
     assert (table.loc["c3"] == 1.0).all()
     assert table.notna().all().all() and ((table >= -1) & (table <= 1)).all().all()

@@ -393,9 +393,9 @@ def trained_digits_preactivations(tmp_path_factory):
     import torch
 
     from intraclass.activations import extract_preactivations
-    from intraclass.data import load_dataset, normalized_tensor
-    from intraclass.grid import RunConfig
-    from intraclass.training import TrainingSettings, load_model, train
+    from intraclass.data import load_dataset
+    from intraclass.grid import RunConfig, TrainingSettings
+    from intraclass.training import load_model, normalized_tensor, train
 
     data = load_dataset("digits-coarse")
     run = RunConfig("digits-coarse", "vgg", 0.1, 0.0, 100, "sgd", 0.0, False, 1, 1)
@@ -412,7 +412,9 @@ def test_closed_forms_match_brute_force_on_a_trained_digits_model(trained_digits
     assert [layer.shape[1] for layer in layers] == [32, 32, 64, 64, 128, 128, 256, 256]
     ref_silhouettes = _brute_silhouettes(layers, labels, sublabels)
     np.testing.assert_allclose(M.subclass_silhouettes(layers, labels, sublabels), ref_silhouettes, atol=1e-6, rtol=0)
-    np.testing.assert_allclose(M.class_distance_spread_ratio(layers, labels), _brute_spread_ratio(layers, labels), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        M.class_distance_spread_ratio(layers, labels), _brute_spread_ratio(layers, labels), atol=1e-6, rtol=0
+    )
     for layer in (layers[0], layers[-1]):
         transformed = M.percentile_relu_transform(layer)
         reference = cosine_distances(transformed)[np.triu_indices(len(transformed), 1)].std()

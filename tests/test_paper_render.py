@@ -7,8 +7,8 @@ import yaml
 from conftest import ROOT
 
 from intraclass import plots
-from intraclass.kendall import ORIENTATION, kendall_table, select_models, write_kendall_tables
 from intraclass.grid import study_runs
+from intraclass.kendall import ORIENTATION, kendall_table, select_models, write_kendall_tables
 from intraclass.measures import measure_summary
 from intraclass.results import RUN_COLUMNS
 
@@ -27,14 +27,24 @@ def fabricate(seed: int = 0):
         labels = np.repeat(np.arange(20 if coarse else 10), 10)
         sublabels = np.repeat(np.arange(100), 2) if coarse else None
         layers = [rng.standard_normal((len(labels), 3)) + test_acc * (labels % 3)[:, None] for _ in range(n_layers)]
-        summary = measure_summary(layers, [f"l{i}" for i in range(n_layers)], labels, sublabels, k_neurons=5, k_layers=2)
+        summary = measure_summary(
+            layers, [f"l{i}" for i in range(n_layers)], labels, sublabels, k_neurons=5, k_layers=2
+        )
         summaries[run.run_id] = summary
-        rows.append({
-            **run.as_dict(), "epochs_run": 250, "train_acc": 1.0 if rng.random() > 0.05 else 0.9, "train_loss": 1e-3,
-            "test_acc": test_acc, "test_loss": 1.0, "diverged": bool(rng.random() < 0.02), "wall_s": 100.0,
-            **{m: summary[m] for m in ("c1", "c2", "c3", "c4") if m in summary},
-            **{m: -test_acc + 0.05 * rng.standard_normal() for m in ORIENTATION if m.startswith("inv_")},
-        })
+        rows.append(
+            {
+                **run.as_dict(),
+                "epochs_run": 250,
+                "train_acc": 1.0 if rng.random() > 0.05 else 0.9,
+                "train_loss": 1e-3,
+                "test_acc": test_acc,
+                "test_loss": 1.0,
+                "diverged": bool(rng.random() < 0.02),
+                "wall_s": 100.0,
+                **{m: summary[m] for m in ("c1", "c2", "c3", "c4") if m in summary},
+                **{m: -test_acc + 0.05 * rng.standard_normal() for m in ORIENTATION if m.startswith("inv_")},
+            }
+        )
     return pd.DataFrame(rows), summaries
 
 
@@ -48,7 +58,9 @@ def test_fabricated_study_has_the_paper_shape(paper):
     assert len(measures) == 528
     assert set(RUN_COLUMNS) <= set(measures.columns)
     assert measures.groupby(["dataset", "arch"]).size().to_dict() == {
-        ("cifar10", "vgg"): 144, ("cifar100", "resnet"): 192, ("cifar100-coarse", "resnet"): 192,
+        ("cifar10", "vgg"): 144,
+        ("cifar100", "resnet"): 192,
+        ("cifar100-coarse", "resnet"): 192,
     }
 
 
@@ -70,8 +82,10 @@ def test_tables_1_to_3_render(paper, tmp_path):
 def test_every_figure_renders(paper, tmp_path):
     measures, summaries = paper
     kept, _ = select_models(measures)
-    figures = {"fig3": plots.fig3_measure_vs_accuracy(kept, [m for m in ORIENTATION if m in kept]),
-               "fig8": plots.fig8_accuracy_histogram(measures)}
+    figures = {
+        "fig3": plots.fig3_measure_vs_accuracy(kept, [m for m in ORIENTATION if m in kept]),
+        "fig8": plots.fig8_accuracy_histogram(measures),
+    }
     rng = np.random.default_rng(1)
     for (dataset, arch), runs in kept.groupby(["dataset", "arch"]):
         experiment = f"{dataset}_{arch}"
@@ -82,23 +96,30 @@ def test_every_figure_renders(paper, tmp_path):
         figures[f"{experiment}_fig4"] = plots.fig4_kendall_vs_k(curves, per_class, title=experiment)
         for depth, at_depth in runs.groupby("depth"):
             figures[f"{experiment}_fig5_{depth:g}"] = plots.fig5_measures_per_layer(
-                [summaries[i] for i in at_depth.run_id], f"{experiment}, depth x{depth:g}")
+                [summaries[i] for i in at_depth.run_id], f"{experiment}, depth x{depth:g}"
+            )
         followed = plots.select_epoch_runs(runs)
         epochs = [1, 10, 50, 250]
-        figures[f"{experiment}_fig6"] = plots.fig6_measures_over_epochs({
-            label: pd.DataFrame({"epoch": epochs, "c3": rng.random(4), "c4": rng.random(4), "test_acc": rng.random(4)})
-            for label in followed
-        })
+        figures[f"{experiment}_fig6"] = plots.fig6_measures_over_epochs(
+            {
+                label: pd.DataFrame(
+                    {"epoch": epochs, "c3": rng.random(4), "c4": rng.random(4), "test_acc": rng.random(4)}
+                )
+                for label in followed
+            }
+        )
         layers = [rng.standard_normal((200, 3)) for _ in range(8)]
         labels = np.repeat(np.arange(20), 10)
         layer, neuron, class_id = plots.top_ratio_neuron(layers, labels)
         figures[f"{experiment}_fig2"] = plots.fig2_neuron_histogram(layers, labels, layer, neuron, class_id)
         if dataset == "cifar100-coarse":
             figures[f"{experiment}_fig11"] = plots.fig11_selectivity_distribution([summaries[i] for i in ids])
-            figures[f"{experiment}_fig7"] = plots.fig7_selective_neuron_over_epochs({
-                which: [(e, rng.standard_normal(50) + 1, rng.standard_normal(200)) for e in epochs]
-                for which in ("max", "median")
-            })
+            figures[f"{experiment}_fig7"] = plots.fig7_selective_neuron_over_epochs(
+                {
+                    which: [(e, rng.standard_normal(50) + 1, rng.standard_normal(200)) for e in epochs]
+                    for which in ("max", "median")
+                }
+            )
     assert len(figures) == 2 + 3 * 3 + 3 * 2 + 2  # fig3, 8; per experiment fig2, 4, 6, and fig5 per depth; fig7, 11
     for name, figure in figures.items():
         plots.save_figure(figure, tmp_path / f"{name}.pdf", tmp_path / f"{name}.png", dpi=40)

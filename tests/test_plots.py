@@ -24,36 +24,68 @@ def study(n_experiments: int = 2, with_sharpness: bool = True, seed: int = 0) ->
     for dataset, arch in experiments:
         for lr, bs, opt in itertools.product(*GRID.values()):
             acc = 0.5 + 0.4 * rng.random()
-            row = dict(run_id=f"{dataset}_{arch}_lr{lr}_bs{bs}_{opt}", dataset=dataset, arch=arch, lr=lr,
-                       weight_decay=0.0, batch_size=bs, optimizer=opt, dropout=0.0, augment=False, width=1.0,
-                       depth=1.0, replicate=0, seed=1, epochs_run=10, train_acc=1.0, train_loss=1e-3,
-                       test_acc=acc, test_loss=1.0, diverged=False, wall_s=1.0,
-                       c1=acc + rng.normal(0, 0.05) if dataset == "cifar100-coarse" else np.nan,
-                       c2=acc + rng.normal(0, 0.05) if dataset == "cifar100-coarse" else np.nan,
-                       c3=2 * acc + rng.normal(0, 0.05), c4=acc)
+            row = dict(
+                run_id=f"{dataset}_{arch}_lr{lr}_bs{bs}_{opt}",
+                dataset=dataset,
+                arch=arch,
+                lr=lr,
+                weight_decay=0.0,
+                batch_size=bs,
+                optimizer=opt,
+                dropout=0.0,
+                augment=False,
+                width=1.0,
+                depth=1.0,
+                replicate=0,
+                seed=1,
+                epochs_run=10,
+                train_acc=1.0,
+                train_loss=1e-3,
+                test_acc=acc,
+                test_loss=1.0,
+                diverged=False,
+                wall_s=1.0,
+                c1=acc + rng.normal(0, 0.05) if dataset == "cifar100-coarse" else np.nan,
+                c2=acc + rng.normal(0, 0.05) if dataset == "cifar100-coarse" else np.nan,
+                c3=2 * acc + rng.normal(0, 0.05),
+                c4=acc,
+            )
             if with_sharpness:
                 row["inv_sigma_p"] = 1.0 - acc  # a complexity: negated, it ranks like the accuracy
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def summary(n_layers: int = 4, per_layer: int = 3, n_classes: int = 2, per_class: int = 3, seed: int = 0,
-            offset: float = 0.0) -> dict:
+def summary(
+    n_layers: int = 4, per_layer: int = 3, n_classes: int = 2, per_class: int = 3, seed: int = 0, offset: float = 0.0
+) -> dict:
     rng = np.random.default_rng(seed)
     n_neurons = n_layers * per_layer
     n_sub = n_classes * per_class
     return {
-        "n_samples": 100, "n_neurons": n_neurons,
-        "layer_names": [f"layer{i}" for i in range(n_layers)], "layer_sizes": [per_layer] * n_layers,
+        "n_samples": 100,
+        "n_neurons": n_neurons,
+        "layer_names": [f"layer{i}" for i in range(n_layers)],
+        "layer_sizes": [per_layer] * n_layers,
         "classes": list(range(n_classes)),
-        "c1": 1.0, "c2": 0.5, "c3": 1.2, "c4": 1.1,
+        "c1": 1.0,
+        "c2": 0.5,
+        "c3": 1.2,
+        "c4": 1.1,
         "per_layer": {m: list(offset + np.arange(n_layers) + (i / 10)) for i, m in enumerate(["c1", "c2", "c3", "c4"])},
-        "k_curve": {"c1": list(offset + np.linspace(2, 1, n_neurons)), "c3": list(offset + np.linspace(1.5, 1, n_neurons))},
+        "k_curve": {
+            "c1": list(offset + np.linspace(2, 1, n_neurons)),
+            "c3": list(offset + np.linspace(1.5, 1, n_neurons)),
+        },
         "subclasses": {
-            "id": list(range(n_sub)), "superclass": [i // per_class for i in range(n_sub)],
+            "id": list(range(n_sub)),
+            "superclass": [i // per_class for i in range(n_sub)],
             "selectivity_k1": list(rng.uniform(1, 4, n_sub)),
-            "neuron": [0] * n_sub, "layer": ["layer1"] * n_sub, "neuron_in_layer": [2] * n_sub,
-            "c1_topk": [1.0] * n_sub, "c2_topk": [0.5] * n_sub,
+            "neuron": [0] * n_sub,
+            "layer": ["layer1"] * n_sub,
+            "neuron_in_layer": [2] * n_sub,
+            "c1_topk": [1.0] * n_sub,
+            "c2_topk": [0.5] * n_sub,
         },
     }
 
@@ -123,11 +155,11 @@ def test_fig3_panels_points_and_tau():
     assert len(fig.axes) == 2 * 5
     # vgg / cifar10 has no subclasses: its c1, c2 panels say so and hold no points
     assert scatter_counts(fig) == [8] * 5 + [8] * 3
-    experiments = sorted({(d, a) for d, a in zip(df.dataset, df.arch)})
+    experiments = sorted({(d, a) for d, a in zip(df.dataset, df.arch, strict=False)})
     assert experiments[0] == ("cifar10", "vgg")
     assert not fig.axes[0].axison and not fig.axes[1].axison
     rows = df[df.dataset == "cifar100-coarse"]
-    for ax, m in zip(fig.axes[5:], measures):
+    for ax, m in zip(fig.axes[5:], measures, strict=False):
         sign = -1 if m == "inv_sigma_p" else 1
         tau = kendall_tau_a(sign * rows[m], rows.test_acc)
         assert f"= {tau:.2f} (8 models)" in ax.get_title()
@@ -157,7 +189,7 @@ def test_kendall_over_k_replaces_the_measure_per_k():
     df = study(1, with_sharpness=False)
     # run i's k curve: at k=1 it ranks like the accuracy, at k=2 against it, at k=3 constant
     summaries = {}
-    for run_id, acc in zip(df.run_id, df.test_acc):
+    for run_id, acc in zip(df.run_id, df.test_acc, strict=False):
         summaries[run_id] = {"k_curve": {"c3": [acc, -acc, 1.0]}}
     ks, totals = plots.kendall_over_k(df, summaries, "c3", [3, 1, 2, 1])
     assert ks.tolist() == [1, 2, 3]
@@ -173,8 +205,10 @@ def test_kendall_over_k_replaces_the_measure_per_k():
 
 
 def test_fig4_lines_and_c1_scaling():
-    curves = {"c1": (np.array([1, 2, 10, 100]), np.array([0.7, 0.6, np.nan, 0.5])),
-              "c3": (np.array([1, 5, 50, 500]), np.array([0.8, 0.7, 0.6, 0.5]))}
+    curves = {
+        "c1": (np.array([1, 2, 10, 100]), np.array([0.7, 0.6, np.nan, 0.5])),
+        "c3": (np.array([1, 5, 50, 500]), np.array([0.8, 0.7, 0.6, 0.5])),
+    }
     fig = plots.fig4_kendall_vs_k(curves, subclasses_per_class=5, title="t")
     (ax,) = fig.axes
     assert len(ax.lines) == 2
@@ -211,7 +245,7 @@ def test_fig5_mean_per_layer():
     del models[1]["per_layer"]["c2"]  # c2 only where every model has it
     fig = plots.fig5_measures_per_layer({"a": models[0], "b": models[1]}, "resnet, depth x1")
     assert len(fig.axes) == 3
-    for ax, i in zip(fig.axes, [0, 2, 3]):
+    for ax, i in zip(fig.axes, [0, 2, 3], strict=False):
         (line,) = ax.lines
         np.testing.assert_allclose(line.get_xdata(), [1, 2, 3, 4])
         np.testing.assert_allclose(line.get_ydata(), 1.0 + np.arange(4) + i / 10)  # mean of offsets 0 and 2
@@ -235,12 +269,14 @@ def test_fig5_errors():
 
 
 def test_select_epoch_runs_high_mid_low():
-    df = pd.DataFrame({
-        "run_id": ["a", "b", "c", "d", "e", "f", "g", "h"],
-        "test_acc": [0.50, 0.90, 0.70, 0.95, 0.70, 0.99, 0.10, 0.60],
-        "train_acc": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.50],
-        "diverged": [False, False, False, True, False, "True", False, False],
-    })
+    df = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c", "d", "e", "f", "g", "h"],
+            "test_acc": [0.50, 0.90, 0.70, 0.95, 0.70, 0.99, 0.10, 0.60],
+            "train_acc": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.50],
+            "diverged": [False, False, False, True, False, "True", False, False],
+        }
+    )
     # kept: a .50, b .90, c .70, e .70, g .10 (d, f diverged; h unfitted) -> sorted g, a, c, e, b
     assert plots.select_epoch_runs(df) == {"high": "b", "mid": "c", "low": "g"}
     # ties broken by run id: c and e tie at the top; sorted g, a, b, c, e -> "high" is e, the last
@@ -250,8 +286,9 @@ def test_select_epoch_runs_high_mid_low():
 
 
 def test_select_epoch_runs_errors():
-    df = pd.DataFrame({"run_id": ["a", "b", "c"], "test_acc": [0.5, 0.6, 0.7], "train_acc": [1.0, 1.0, 0.2],
-                       "diverged": [False] * 3})
+    df = pd.DataFrame(
+        {"run_id": ["a", "b", "c"], "test_acc": [0.5, 0.6, 0.7], "train_acc": [1.0, 1.0, 0.2], "diverged": [False] * 3}
+    )
     with pytest.raises(ValueError, match="3 fitted"):
         plots.select_epoch_runs(df)
     with pytest.raises(ValueError, match="several experiments"):
@@ -261,8 +298,15 @@ def test_select_epoch_runs_errors():
 def test_fig6_lines_per_model():
     epochs = [1, 2, 5, 50]
     series = {
-        label: pd.DataFrame({"epoch": epochs, "c1": np.arange(4) + i, "c3": np.arange(4) * i, "c4": np.ones(4),
-                             "test_acc": [0.2, 0.4, 0.6, 0.8]})
+        label: pd.DataFrame(
+            {
+                "epoch": epochs,
+                "c1": np.arange(4) + i,
+                "c3": np.arange(4) * i,
+                "c4": np.ones(4),
+                "test_acc": [0.2, 0.4, 0.6, 0.8],
+            }
+        )
         for i, label in enumerate(["high", "mid", "low"])
     }
     series["low"] = series["low"].drop(columns=["c1"])

@@ -46,13 +46,21 @@ def edit_config(workdir, change):
 
 def test_full_run_produces_every_supported_output(finished):
     results = finished / "results/tiny"
-    assert (results / "kendall/digits-coarse_vgg.md").exists() and (results / "kendall/digits-coarse_resnet.tex").exists()
+    assert (results / "kendall/digits-coarse_vgg.md").exists() and (
+        results / "kendall/digits-coarse_resnet.tex"
+    ).exists()
     figures = sorted(p.relative_to(results / "figures").as_posix() for p in (results / "figures").rglob("*.png"))
     assert figures == [
-        "digits-coarse_resnet/fig11.png", "digits-coarse_resnet/fig5_depth1.png",
-        "digits-coarse_vgg/fig11.png", "digits-coarse_vgg/fig2.png", "digits-coarse_vgg/fig4.png",
-        "digits-coarse_vgg/fig5_depth1.png", "digits-coarse_vgg/fig6.png", "digits-coarse_vgg/fig7.png",
-        "fig3.png", "fig8.png",
+        "digits-coarse_resnet/fig11.png",
+        "digits-coarse_resnet/fig5_depth1.png",
+        "digits-coarse_vgg/fig11.png",
+        "digits-coarse_vgg/fig2.png",
+        "digits-coarse_vgg/fig4.png",
+        "digits-coarse_vgg/fig5_depth1.png",
+        "digits-coarse_vgg/fig6.png",
+        "digits-coarse_vgg/fig7.png",
+        "fig3.png",
+        "fig8.png",
     ]  # the resnet experiment has one run: nothing to rank (Fig. 4) or follow over training (Fig. 2, 6, 7)
 
 

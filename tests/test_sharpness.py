@@ -202,14 +202,27 @@ def test_bisection_reports_an_unreachable_target() -> None:
 def test_bisection_follows_the_reference_loop_exactly() -> None:
     """Same midpoints as [A]'s loop: stop on tolerance, then on width, else halve."""
     seen: list[float] = []
-    bisect_scale(lambda s: seen.append(s) or s, lower=0.0, upper=2.0, target=0.3, tolerance=1e-9, min_width=1e-12,
-                 max_iterations=4)
+    bisect_scale(
+        lambda s: seen.append(s) or s,
+        lower=0.0,
+        upper=2.0,
+        target=0.3,
+        tolerance=1e-9,
+        min_width=1e-12,
+        max_iterations=4,
+    )
     assert seen == [1.0, 0.5, 0.25, 0.375]
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(lower=1.0, upper=1.0), dict(tolerance=0.0), dict(min_width=-1.0), dict(max_iterations=0), dict(upper=math.inf)],
+    [
+        dict(lower=1.0, upper=1.0),
+        dict(tolerance=0.0),
+        dict(min_width=-1.0),
+        dict(max_iterations=0),
+        dict(upper=math.inf),
+    ],
 )
 def test_bisection_rejects_bad_arguments(kwargs: dict) -> None:
     args = dict(lower=0.0, upper=1.0, target=0.1, tolerance=1e-3, min_width=1e-6, max_iterations=10) | kwargs

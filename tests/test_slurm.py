@@ -46,7 +46,13 @@ TINY_TARGETS = ("results/tiny/runs.csv", "results/tiny/measures.csv")
 PREEMPT_STUDY = {
     "study": "preempt",
     "experiments": [
-        {"dataset": "digits-coarse", "arch": "vgg", "design": "lists", "base": TINY_BASE, "values": {"lr": [0.1, 0.032]}},
+        {
+            "dataset": "digits-coarse",
+            "arch": "vgg",
+            "design": "lists",
+            "base": TINY_BASE,
+            "values": {"lr": [0.1, 0.032]},
+        },
     ],
     "training": {"epochs": 20, "checkpoint_every": 1, "snapshot_epochs": [1, 20], "min_loss": 0},
 }
@@ -80,7 +86,11 @@ class ClusterRun:
         with open(output_file, "w") as out:
             self.process = subprocess.Popen(
                 snakemake_command(*PROFILE_ARGS, "--", *targets),
-                cwd=workdir, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                cwd=workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
             )
 
     @property
@@ -102,7 +112,8 @@ class ClusterRun:
             return
         out = subprocess.run(
             ["squeue", "--states=all", "--noheader", "--name", self.run_id, "--format=%i|%T|%k|%Z"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         ).stdout
         for line in out.splitlines():
             job_id, state, comment, workdir = line.strip().split("|", 3)
@@ -196,7 +207,11 @@ class LocalRuns:
             with open(self._output_file(workdir), "w") as out:  # a file, not a pipe nobody reads yet
                 self._processes[workdir] = subprocess.Popen(
                     ["nice", "-n", "19", *snakemake_command("--cores", "2", "--", *targets)],
-                    cwd=workdir, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                    cwd=workdir,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    start_new_session=True,
                 )
         self._started = time.monotonic()
 
@@ -243,7 +258,10 @@ def slurm_cluster() -> str:
     except (OSError, subprocess.TimeoutExpired) as error:
         up, detail = False, str(error)
     if not up:
-        reason = f"the SLURM test cluster is not up ({detail or 'no output'}); start it: tests/slurm/cluster.sh install && tests/slurm/cluster.sh start"
+        reason = (
+            f"the SLURM test cluster is not up ({detail or 'no output'}); "
+            "start it: tests/slurm/cluster.sh install && tests/slurm/cluster.sh start"
+        )
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
         pytest.skip(reason)
@@ -287,7 +305,9 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
 
     # Every training run was a SLURM job of its own, and SLURM itself saw it complete in this workflow copy.
     runs = pd.read_csv(work / "results/tiny/runs.csv")
-    train_jobs = {Path(log).parent.name: slurm_id for _, slurm_id, log in submitted if submitted_rule(log) == "rule_train"}
+    train_jobs = {
+        Path(log).parent.name: slurm_id for _, slurm_id, log in submitted if submitted_rule(log) == "rule_train"
+    }
     assert sorted(train_jobs) == sorted(runs.run_id)
     for run_id, slurm_id in train_jobs.items():
         job = run.slurm_jobs[slurm_id]
@@ -307,9 +327,15 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
 
     # Same results as the local run: tables (but wall time) and every model's weights.
     local = local_runs.wait(reference)
-    show(capsys, "tiny study, local reference", [f"--cores 2, done after {local.wall_s:.0f} s (in the background, nice 19)"])
+    show(
+        capsys,
+        "tiny study, local reference",
+        [f"--cores 2, done after {local.wall_s:.0f} s (in the background, nice 19)"],
+    )
     for table in TINY_TARGETS:
-        pd.testing.assert_frame_equal(deterministic_table(work / table), deterministic_table(reference / table), check_exact=True)
+        pd.testing.assert_frame_equal(
+            deterministic_table(work / table), deterministic_table(reference / table), check_exact=True
+        )
     models = sorted((reference / "results/tiny/runs").rglob("model.pt"))
     assert len(models) == len(runs) * (1 + len(TINY_STUDY["training"]["snapshot_epochs"]))
     for model in models:
@@ -341,7 +367,9 @@ def test_cancelled_training_job_resumes_from_its_checkpoint(workdirs, local_runs
                 ids = [s for _, s, log in submissions(run.output) if f"/rule_train/{PREEMPTED}/" in log]
                 job_id = ids[0] if ids else None
             time.sleep(0.1)
-        state = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T|%k"], capture_output=True, text=True).stdout.strip()
+        state = subprocess.run(
+            ["squeue", "-h", "-j", job_id, "-o", "%T|%k"], capture_output=True, text=True
+        ).stdout.strip()
         assert state == f"RUNNING|rule_train_wildcards_{PREEMPTED}", state
         subprocess.run(["scancel", job_id], check=True)
         cancelled_after = run.elapsed
@@ -356,8 +384,12 @@ def test_cancelled_training_job_resumes_from_its_checkpoint(workdirs, local_runs
     resubmitted = submitted[1][1]
     assert resubmitted != job_id
     assert run.slurm_jobs[job_id]["state"] == "CANCELLED" and run.slurm_jobs[resubmitted]["state"] == "COMPLETED"
-    show(capsys, f"preemption on SLURM ({total_s:.0f} s; scancel {job_id} at {cancelled_after:.0f} s)",
-         [m.group(0) for m in SUBMITTED.finditer(output)] + [line for line in output.splitlines() if "CANCELLED" in line])
+    show(
+        capsys,
+        f"preemption on SLURM ({total_s:.0f} s; scancel {job_id} at {cancelled_after:.0f} s)",
+        [m.group(0) for m in SUBMITTED.finditer(output)]
+        + [line for line in output.splitlines() if "CANCELLED" in line],
+    )
 
     # The retry resumed from the checkpoint, not from scratch ...
     log = preempted_log.read_text()

@@ -9,16 +9,10 @@ import pytest
 import torch
 
 from intraclass.data import DatasetArrays, load_dataset
-from intraclass.grid import RunConfig
-from intraclass.training import (
-    TrainingSettings,
-    augment_batch,
-    load_model,
-    make_optimizer,
-    snapshot_path,
-    train,
-)
+from intraclass.grid import RunConfig, TrainingSettings
 from intraclass.models import ModelSpec, build_model
+from intraclass.paths import snapshot_path
+from intraclass.training import augment_batch, load_model, make_optimizer, train
 
 CPU = torch.device("cpu")
 
@@ -26,8 +20,13 @@ CPU = torch.device("cpu")
 def small_digits(n_train: int = 200) -> DatasetArrays:
     data = load_dataset("digits-coarse")
     return DatasetArrays(
-        data.name, data.x_train[:n_train], data.y_train[:n_train], data.x_test[:100], data.y_test[:100],
-        data.sub_train[:n_train], data.sub_test[:100],
+        data.name,
+        data.x_train[:n_train],
+        data.y_train[:n_train],
+        data.x_test[:100],
+        data.y_test[:100],
+        data.sub_train[:n_train],
+        data.sub_test[:100],
     )
 
 
@@ -80,7 +79,7 @@ def test_training_records_history_snapshots_and_deletes_checkpoint(tmp_path):
     json.dumps(metrics, allow_nan=False)
     final, _ = load_model(tmp_path / "model.pt")
     last, _ = load_model(snapshot_path(tmp_path, 3))
-    for a, b in zip(final.state_dict().values(), last.state_dict().values()):
+    for a, b in zip(final.state_dict().values(), last.state_dict().values(), strict=False):
         assert torch.equal(a, b)
 
 
@@ -92,7 +91,9 @@ def test_early_stop_fills_later_snapshots_with_final_weights(tmp_path):
 
 
 def test_non_finite_loss_is_recorded_as_diverged(tmp_path):
-    metrics = train(run_config(lr=1e12, dropout=0.0, augment=False), small_digits(), TrainingSettings(epochs=4), tmp_path, CPU)
+    metrics = train(
+        run_config(lr=1e12, dropout=0.0, augment=False), small_digits(), TrainingSettings(epochs=4), tmp_path, CPU
+    )
     assert metrics["diverged"] is True
     assert metrics["epochs_run"] < 4
     assert metrics["train_loss"] is None
@@ -101,7 +102,13 @@ def test_non_finite_loss_is_recorded_as_diverged(tmp_path):
 
 def _train_in_child(run_dir: str) -> None:
     torch.set_num_threads(1)
-    train(run_config(), small_digits(), TrainingSettings(epochs=8, checkpoint_every=2, snapshot_epochs=(1, 8)), run_dir, CPU)
+    train(
+        run_config(),
+        small_digits(),
+        TrainingSettings(epochs=8, checkpoint_every=2, snapshot_epochs=(1, 8)),
+        run_dir,
+        CPU,
+    )
 
 
 def test_killed_run_resumes_from_checkpoint_to_identical_weights(tmp_path):
@@ -125,7 +132,7 @@ def test_killed_run_resumes_from_checkpoint_to_identical_weights(tmp_path):
     resumed = train(run_config(), small_digits(), settings, killed, CPU)
     a, _ = load_model(tmp_path / "uninterrupted" / "model.pt")
     b, _ = load_model(killed / "model.pt")
-    for (name, wa), wb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (name, wa), wb in zip(a.state_dict().items(), b.state_dict().values(), strict=False):
         assert torch.equal(wa, wb), name
     assert resumed["history"] == reference["history"]
     assert snapshot_path(killed, 1).exists()
@@ -135,7 +142,9 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     train(run_config(), small_digits(), TrainingSettings(epochs=2, checkpoint_every=1), tmp_path / "a", CPU)
     other = tmp_path / "b"
     train(run_config(), small_digits(), TrainingSettings(epochs=4, checkpoint_every=1), other, CPU)
-    reference = json.dumps(train(run_config(), small_digits(), TrainingSettings(epochs=3), tmp_path / "c", CPU)["history"])
+    reference = json.dumps(
+        train(run_config(), small_digits(), TrainingSettings(epochs=3), tmp_path / "c", CPU)["history"]
+    )
     # a checkpoint written for epochs=4 must not be resumed by an epochs=3 run
     torch.save({"fingerprint": "stale"}, other / "checkpoint.pt")
     again = train(run_config(), small_digits(), TrainingSettings(epochs=3), other, CPU)

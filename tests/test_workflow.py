@@ -7,8 +7,26 @@ from conftest import snakemake
 pytestmark = pytest.mark.slow
 
 RUN_COLUMNS = [
-    "run_id", "dataset", "arch", "lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width",
-    "depth", "replicate", "seed", "epochs_run", "train_acc", "train_loss", "test_acc", "test_loss", "diverged", "wall_s",
+    "run_id",
+    "dataset",
+    "arch",
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "optimizer",
+    "dropout",
+    "augment",
+    "width",
+    "depth",
+    "replicate",
+    "seed",
+    "epochs_run",
+    "train_acc",
+    "train_loss",
+    "test_acc",
+    "test_loss",
+    "diverged",
+    "wall_s",
 ]
 
 
