@@ -5,12 +5,12 @@ paths, and builds its figure with the object-oriented API (``Figure()``, no pypl
 Snakemake job and in tests. :func:`save_figure` writes a figure as PDF and PNG, each atomically.
 
 A figure is never drawn empty: when its data cannot support it, the function raises ``ValueError`` saying why.
-Models are plotted as given: excluding diverged or unfitted models (:func:`intraclass.kendall.select_models`)
-is the caller's job, except in :func:`select_epoch_runs`, which applies it itself.
+Models are plotted as given: excluding diverged or unfitted models (:func:`intraclass.selection.select_runs`)
+is the caller's job. Measure labels and orientations come from the registry (:mod:`intraclass.registry`).
 
 Helpers the workflow uses to prepare the data: :func:`kendall_over_k` (Fig. 4's curves), :func:`log_k_grid`,
-:func:`subclasses_per_class`, :func:`top_ratio_neuron` (Fig. 2's neuron), :func:`select_epoch_runs` (Fig. 6/7's
-models), :func:`selective_subclasses` and :func:`neuron_distribution` (Fig. 7's neurons and distributions).
+:func:`subclasses_per_class`, :func:`top_ratio_neuron` (Fig. 2's neuron), :func:`selective_subclasses` and
+:func:`neuron_distribution` (Fig. 7's neurons and distributions).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .kendall import LABELS_LATEX, ORIENTATION, TOTAL, granulated_kendall, kendall_tau_a, select_models
+from .kendall import TOTAL, granulated_kendall, kendall_tau_a
 from .measures import class_std_ratio
+from .registry import MEASURES, measures_for
 from .storage import atomic_path
 
 __all__ = [
@@ -45,13 +46,11 @@ __all__ = [
     "log_k_grid",
     "neuron_distribution",
     "save_figure",
-    "select_epoch_runs",
     "selective_subclasses",
     "subclasses_per_class",
     "top_ratio_neuron",
 ]
 
-INTRACLASS = ("c1", "c2", "c3", "c4")
 PANEL_SIZE = (3.2, 2.6)  # inches per panel
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 MODEL_COLORS = {"high": "#2ca02c", "mid": "#ff7f0e", "low": "#d62728"}  # Fig. 6's three models
@@ -107,12 +106,21 @@ def _no_data(ax: Axes, title: str, why: str) -> None:
 
 
 def _label(measure: str) -> str:
-    return LABELS_LATEX.get(measure, measure)
+    return MEASURES[measure].latex if measure in MEASURES else measure
 
 
 def _oriented_label(measure: str) -> str:
-    """Axis label of a measure as ranked: sharpness measures (orientation -1) are shown negated."""
-    return _label(measure) if ORIENTATION.get(measure, 1) > 0 else "$-$" + _label(measure)
+    """Axis label of a measure as ranked: complexities (orientation -1) are shown negated."""
+    return MEASURES[measure].oriented_latex if measure in MEASURES else measure
+
+
+def _orientation(measure: str) -> int:
+    return MEASURES[measure].orientation if measure in MEASURES else 1
+
+
+def _layer_measures(present: Iterable[str]) -> list[str]:
+    """The registered measures with per-layer or per-epoch values among ``present``, in registry order."""
+    return [m.name for m in measures_for(present, stage="preactivations")]
 
 
 def _experiments(df: pd.DataFrame) -> list[tuple[str, str]]:
@@ -242,7 +250,7 @@ def fig3_measure_vs_accuracy(measures_df: pd.DataFrame, measure_columns: Sequenc
     """Fig. 3: one scatter panel per (experiment, measure): the measure (x) against test accuracy in % (y).
 
     Rows are the experiments ((dataset, arch) pairs, sorted), columns the measures in the given order. Measures
-    with orientation -1 (sharpness, :data:`intraclass.kendall.ORIENTATION`) are plotted negated, so that in every
+    with orientation -1 (sharpness, :mod:`intraclass.registry`) are plotted negated, so that in every
     panel "right" predicts "better"; the title gives Kendall's tau-a of the plotted points. Only rows with a
     finite measure and accuracy are plotted; a panel with fewer than 2 such models (e.g. c1 on a data set
     without subclasses) is marked "no data". ValueError if a column is absent or no panel has 2 models.
@@ -265,7 +273,7 @@ def fig3_measure_vs_accuracy(measures_df: pd.DataFrame, measure_columns: Sequenc
         for col, measure in enumerate(measures):
             ax = axes[row * len(measures) + col]
             title = f"{_experiment_title(experiment)}: {_label(measure)}"
-            x = ORIENTATION.get(measure, 1) * _finite(rows[measure])
+            x = _orientation(measure) * _finite(rows[measure])
             ok = np.isfinite(x) & np.isfinite(acc)
             if ok.sum() < 2:
                 _no_data(ax, title, f"{int(ok.sum())} model(s) with {measure}")
@@ -319,7 +327,7 @@ def kendall_over_k(
 
     For each k, ``measures_df[measure]`` is replaced by ``summaries_by_run_id[run_id]["k_curve"][measure][k - 1]``
     and :func:`intraclass.kendall.granulated_kendall` is called. ``measures_df`` should hold the kept models
-    (:func:`intraclass.kendall.select_models`) of one experiment. Returns (ks, totals) as arrays; a missing total
+    (:func:`intraclass.selection.select_runs`) of one experiment. Returns (ks, totals) as arrays; a missing total
     (no axis with a group) is NaN. ValueError if a run has no summary, no curve for ``measure``, or fewer than
     max(ks) neurons.
     """
@@ -414,7 +422,7 @@ def fig5_measures_per_layer(
             f"fig5_measures_per_layer: the models have different numbers of layers {sorted(n_layers)}; "
             "pass the models of one depth"
         )
-    measures = [m for m in INTRACLASS if all(m in s["per_layer"] for s in models)]
+    measures = [m for m in _layer_measures(models[0]["per_layer"]) if all(m in s["per_layer"] for s in models)]
     if not measures:
         raise ValueError("fig5_measures_per_layer: no measure is present in every model's per_layer values")
     n = n_layers.pop()
@@ -435,27 +443,6 @@ def fig5_measures_per_layer(
 
 # --------------------------------------------------------------------------------------------------------------
 # Fig. 6 / 7: over training epochs
-
-
-def select_epoch_runs(measures_df: pd.DataFrame, min_train_acc: float = 0.99) -> dict[str, str]:
-    """The run ids of the models with the highest, median and lowest test accuracy: {"high", "mid", "low"}.
-
-    Only fitted, non-diverged models count (:func:`intraclass.kendall.select_models` with ``min_train_acc``).
-    Models are sorted by (test_acc, run_id) ascending: "low" is the first, "high" the last and "mid" the one at
-    position (n - 1) // 2, so ties are broken by run id and the three runs are distinct. ValueError if fewer than
-    3 models are kept, or if the table holds more than one experiment (accuracies of different data sets are not
-    comparable: filter first).
-    """
-    if "run_id" not in measures_df.columns:
-        raise ValueError("select_epoch_runs needs a run_id column")
-    if {"dataset", "arch"} <= set(measures_df.columns) and len(_experiments(measures_df)) > 1:
-        raise ValueError(f"select_epoch_runs: several experiments {_experiments(measures_df)}; pass one")
-    kept, _ = select_models(measures_df, min_train_acc=min_train_acc)
-    if len(kept) < 3:
-        raise ValueError(f"select_epoch_runs needs 3 fitted, non-diverged models, got {len(kept)}")
-    order = kept.assign(_acc=_finite(kept["test_acc"]), _id=kept["run_id"].astype(str)).sort_values(["_acc", "_id"])
-    ids = order["_id"].tolist()
-    return {"high": ids[-1], "mid": ids[(len(ids) - 1) // 2], "low": ids[0]}
 
 
 def _model_color(label: str, index: int) -> str:
@@ -483,10 +470,12 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
         if "epoch" not in frame.columns:
             raise ValueError(f"fig6_measures_over_epochs: model {label!r} has no epoch column")
     columns = [
-        m for m in INTRACLASS if any(m in f.columns and np.isfinite(_finite(f[m])).any() for f in series.values())
+        m
+        for m in _layer_measures({c for f in series.values() for c in f.columns})
+        if any(np.isfinite(_finite(f[m])).any() for f in series.values() if m in f.columns)
     ]
     if not columns:
-        raise ValueError("fig6_measures_over_epochs: no model has a finite value of c1..c4")
+        raise ValueError("fig6_measures_over_epochs: no model has a finite value of any measure")
     if any("test_acc" in f.columns and np.isfinite(_finite(f["test_acc"])).any() for f in series.values()):
         columns.append("test_acc")
     fig, axes = _figure(len(columns))

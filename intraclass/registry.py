@@ -25,6 +25,7 @@ __all__ = [
     "MEASURES",
     "Measure",
     "PreactivationInputs",
+    "compute_measures",
     "measure",
     "measures_for",
     "register",
@@ -75,7 +76,7 @@ class Measure:
         if self.orientation not in (1, -1):
             raise ValueError(f"measure {self.name!r}: orientation must be +1 or -1, got {self.orientation!r}")
         if (self.stage == "preactivations") != (self.compute is not None):
-            raise ValueError(f"measure {self.name!r}: a compute function is needed exactly for the preactivations stage")
+            raise ValueError(f"measure {self.name!r}: a compute function belongs to the preactivations stage only")
 
     @property
     def oriented_latex(self) -> str:
@@ -114,6 +115,13 @@ def measures_for(
         and (stage is None or m.stage == stage)
         and (subclasses is None or subclasses or not m.needs_subclasses)
     ]
+
+
+def compute_measures(inputs: PreactivationInputs) -> dict[str, float]:
+    """Every registered ``preactivations``-stage measure of one model (those needing subclasses only when
+    ``inputs.sublabels`` is given), in declaration order."""
+    wanted = measures_for(stage="preactivations", subclasses=inputs.sublabels is not None)
+    return {m.name: float(m.compute(inputs)) for m in wanted}
 
 
 def _from_summary(name: str) -> Callable[[PreactivationInputs], float]:

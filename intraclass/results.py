@@ -1,4 +1,4 @@
-"""The study-level tables the later stages read: runs.csv (and, later, measures.csv)."""
+"""The study-level tables the later stages read: runs.csv and measures.csv."""
 
 from __future__ import annotations
 
@@ -7,23 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from .controls import control_column
 from .grid import HYPERPARAMETERS
+from .registry import measures_for
 
 RUN_COLUMNS = (
-    "run_id",
-    "dataset",
-    "arch",
-    *HYPERPARAMETERS,
-    "replicate",
-    "seed",
-    "epochs_run",
-    "train_acc",
-    "train_loss",
-    "test_acc",
-    "test_loss",
-    "diverged",
-    "wall_s",
-)
+    "run_id", "dataset", "arch", *HYPERPARAMETERS, "replicate", "seed",
+    "epochs_run", "train_acc", "train_loss", "test_acc", "test_loss", "diverged", "wall_s",
+)  # fmt: skip
 
 
 def runs_table(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -32,21 +23,31 @@ def runs_table(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.sort_values("run_id", ignore_index=True)
 
 
-MEASURE_COLUMNS = ("c1", "c2", "c3", "c4")
-SHARPNESS_COLUMNS = ("inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp")
-
-
 def measures_table(
     runs: pd.DataFrame,
     run_ids: Sequence[str],
     measures: Sequence[Mapping[str, Any]],
+    untrained: Sequence[Mapping[str, Any]],
     sharpness: Sequence[Mapping[str, Any]],
+    pixels: Mapping[str, Mapping[str, float]],
 ) -> pd.DataFrame:
-    """runs.csv with one column per measure (c1, c2 only where the dataset has subclasses) and the four sharpness
-    measures (empty for a skipped run); ``measures`` and ``sharpness`` are the runs' JSON in ``run_ids`` order."""
-    rows = [
-        {"run_id": run_id, **{c: m.get(c) for c in MEASURE_COLUMNS}, **{c: s.get(c) for c in SHARPNESS_COLUMNS}}
-        for run_id, m, s in zip(run_ids, measures, sharpness, strict=True)
-    ]
+    """runs.csv with one column per registered measure (those needing subclasses only where the dataset has them;
+    sharpness empty for a skipped run), then the controls: ``<measure>_untrained`` (the run's epoch-0 network),
+    ``<measure>_shuffled`` (subclasses shuffled within superclasses) and ``<measure>_pixels`` (the run's dataset's
+    input pixels, ``pixels[dataset]``). ``measures``, ``untrained`` and ``sharpness`` are the runs' JSON in
+    ``run_ids`` order."""
+    datasets = runs.set_index("run_id")["dataset"]
+    rows = []
+    for run_id, m, u, s in zip(run_ids, measures, untrained, sharpness, strict=True):
+        row = {"run_id": run_id}
+        for measure in measures_for():
+            if measure.stage == "sharpness":
+                row[measure.name] = s.get(measure.name)
+                continue
+            row[measure.name] = m["measures"].get(measure.name)
+            row[control_column(measure.name, "untrained")] = u["measures"].get(measure.name)
+            row[control_column(measure.name, "pixels")] = pixels[datasets[run_id]].get(measure.name)
+            row[control_column(measure.name, "shuffled")] = m.get("controls", {}).get("shuffled", {}).get(measure.name)
+        rows.append(row)
     values = pd.DataFrame(rows).dropna(axis=1, how="all")
     return runs.merge(values, on="run_id", how="left", validate="one_to_one")

@@ -1,11 +1,12 @@
-# Config validation, the study's runs, and the helpers the rules use for paths and parameters.
+# Config validation, the study's runs and experiments, and the input functions (get_*) the rules use. Which runs
+# count, which runs Fig. 6 and 7 follow and whether an axis can be ranked are decided in intraclass.selection.
 from snakemake.utils import min_version, validate
 
 import pandas as pd
 
+from intraclass import selection
 from intraclass.data import dataset_info
-from intraclass.grid import study_runs
-from intraclass.grid import TrainingSettings
+from intraclass.grid import TrainingSettings, study_runs
 from intraclass.paths import snapshot_dir
 
 min_version("9.0")
@@ -16,16 +17,21 @@ STUDY = config["study"]
 RESULTS = f"results/{STUDY}"
 RUN_DIR = f"{RESULTS}/runs/{{run_id}}"
 LOGS = f"{RESULTS}/logs"
+FIGURES = f"{RESULTS}/figures"
+CAPTIONS = "../report/captions"
 RUNS = study_runs(config["experiments"])
 TRAINING = {k: v for k, v in config["training"].items() if k in TrainingSettings.__dataclass_fields__}
 try:
     TrainingSettings(**TRAINING)
 except ValueError as error:
     raise WorkflowError(f"config 'training': {error}") from None
-SNAPSHOT_EPOCHS = sorted(set(TRAINING["snapshot_epochs"]))
+# Epoch 0, the untrained network, is always kept: it is the control every measure is compared with (SPEC §11).
+UNTRAINED_EPOCH = 0
+SNAPSHOT_EPOCHS = sorted({UNTRAINED_EPOCH, *TRAINING["snapshot_epochs"]})
+TRAINING["snapshot_epochs"] = SNAPSHOT_EPOCHS
+FOLLOWED_EPOCHS = [e for e in SNAPSHOT_EPOCHS if e != UNTRAINED_EPOCH]  # extracted for the followed runs only
 DATASETS = sorted({run.dataset for run in RUNS.values()})
-FIGURES = f"{RESULTS}/figures"
-CAPTIONS = "../report/captions"
+MIN_TRAIN_ACC = config["kendall"]["min_train_acc"]
 
 
 def experiment_name(run):
@@ -41,110 +47,21 @@ WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if dataset_info(RUNS[ids[
 
 wildcard_constraints:
     run_id=r"[^/]+",  # an alternation of every run id would be recompiled for each of thousands of jobs
-    model_dir=r"runs/[^/]+(/snapshots/epoch_\d{3})?",
     dataset="|".join(DATASETS) or "no-datasets",
     experiment="|".join(EXPERIMENTS) or "no-experiments",
     depth=r"1|1\.5",
 
 
-def run_params(wildcards):
-    """The hyperparameters and seed of one run, as the training script reads them."""
-    return RUNS[wildcards.run_id].as_dict()
+# --- paths ---------------------------------------------------------------------------------------------------
 
 
-def dataset_file(run_id):
-    return f"resources/datasets/{RUNS[run_id].dataset}.npz"
-
-
-def run_dataset(wildcards):
-    return dataset_file(wildcards.run_id)
-
-
-def model_dir_dataset(wildcards):
-    """The dataset of a model folder, runs/<run_id>[/snapshots/epoch_NNN]."""
-    return dataset_file(wildcards.model_dir.split("/")[1])
-
-
-def measure_options(wildcards):
-    """measure_summary's options for one model folder; k over layers depends on the architecture."""
-    options = config["measures"]
-    arch = RUNS[wildcards.model_dir.split("/")[1]].arch
-    return {
-        "k_neurons": options["k_neurons"],
-        "k_layers": options["k_layers"][arch],
-        "k_neurons_per_layer": options["k_neurons_per_layer"],
-        "percentile": options["percentile"],
-        "min_active_neurons": options["min_active_neurons"],
-    }
-
-
-def dataset_source(wildcards):
-    """A CIFAR dataset's archive: the configured path on disk, else the downloaded official archive."""
-    archive = dataset_info(wildcards.dataset).archive
-    if archive is None:
-        return []
-    return config["cifar_sources"].get(archive.key) or f"resources/downloads/{archive.key}.tar.gz"
+def model_dirs(run_id, epochs):
+    """The model folders of a run: its final model (epoch None) and its snapshots, laid out alike."""
+    return [f"{RESULTS}/runs/{run_id}" + ("" if e is None else f"/{snapshot_dir(e)}") for e in epochs]
 
 
 def run_outputs(name, run_ids=None):
     return expand(f"{RUN_DIR}/{name}", run_id=RUNS if run_ids is None else run_ids)
-
-
-def experiment_outputs(name):
-    """A file of every run of the experiment named by the wildcards."""
-    return lambda wildcards: run_outputs(name, EXPERIMENTS[wildcards.experiment])
-
-
-def depth_outputs(name):
-    """A file of every run of the experiment and depth factor named by the wildcards."""
-    return lambda wildcards: run_outputs(
-        name, [i for i in EXPERIMENTS[wildcards.experiment] if RUNS[i].depth == float(wildcards.depth)]
-    )
-
-
-def depths(experiment):
-    return sorted({f"{RUNS[i].depth:g}" for i in EXPERIMENTS[experiment]})
-
-
-def trained_runs(experiment):
-    """runs.csv rows of the experiment (waits for the collect_runs checkpoint)."""
-    runs = pd.read_csv(checkpoints.collect_runs.get().output.table)
-    return runs[runs.run_id.isin(EXPERIMENTS[experiment])]
-
-
-def followed_runs(experiment):
-    """{"high", "mid", "low": run_id}: the fitted runs of Fig. 6 and 7, or {} when fewer than 3 runs fitted."""
-    from intraclass.plots import select_epoch_runs
-
-    try:
-        return select_epoch_runs(trained_runs(experiment), config["kendall"]["min_train_acc"])
-    except ValueError:
-        return {}
-
-
-def has_kendall_groups(experiment):
-    """Whether any axis has a group of fitted runs to rank (else Fig. 4 would be empty)."""
-    from intraclass.kendall import granulated_kendall, select_models
-
-    kept, _ = select_models(trained_runs(experiment), config["kendall"]["min_train_acc"])
-    return len(kept) > 1 and granulated_kendall(kept, "test_acc", orientation=1)["total"] is not None
-
-
-def snapshot_outputs(name, label=None):
-    """A file of every snapshot of the followed runs (or of one of them, by label) of the wildcards' experiment."""
-
-    def files(wildcards):
-        chosen = followed_runs(wildcards.experiment)
-        labels = [label] if label else list(chosen)
-        return {
-            f"{l}_{e}": f"{RESULTS}/runs/{chosen[l]}/{snapshot_dir(e)}/{name}" for l in labels for e in SNAPSHOT_EPOCHS
-        }
-
-    return files
-
-
-def followed_outputs(name, label):
-    return lambda wildcards: f"{RESULTS}/runs/{followed_runs(wildcards.experiment)[label]}/{name}"
 
 
 def figure_files(name, experiment=True):
@@ -159,28 +76,124 @@ def figure_files(name, experiment=True):
     }
 
 
+def depths(experiment):
+    return sorted({f"{RUNS[i].depth:g}" for i in EXPERIMENTS[experiment]})
+
+
+# --- input functions and parameters ---------------------------------------------------------------------------
+
+
+def get_run_params(wildcards):
+    """The hyperparameters and seed of one run, as the training script reads them."""
+    return RUNS[wildcards.run_id].as_dict()
+
+
+def get_run_dataset(wildcards):
+    return f"resources/datasets/{RUNS[wildcards.run_id].dataset}.npz"
+
+
+def get_dataset_source(wildcards):
+    """A CIFAR dataset's archive: the configured path on disk, else the downloaded official archive."""
+    archive = dataset_info(wildcards.dataset).archive
+    if archive is None:
+        return []
+    return config["cifar_sources"].get(archive.key) or f"resources/downloads/{archive.key}.tar.gz"
+
+
+def get_measure_options(wildcards):
+    """measure_summary's options for one run's models; k over layers depends on the architecture."""
+    options = config["measures"]
+    return {
+        "k_neurons": options["k_neurons"],
+        "k_layers": options["k_layers"][RUNS[wildcards.run_id].arch],
+        "k_neurons_per_layer": options["k_neurons_per_layer"],
+        "percentile": options["percentile"],
+        "min_active_neurons": options["min_active_neurons"],
+    }
+
+
+def get_experiment_outputs(name):
+    """A file of every run of the experiment named by the wildcards."""
+    return lambda wildcards: run_outputs(name, EXPERIMENTS[wildcards.experiment])
+
+
+def get_depth_runs(wildcards):
+    """The runs of the experiment and depth factor named by the wildcards."""
+    return [i for i in EXPERIMENTS[wildcards.experiment] if RUNS[i].depth == float(wildcards.depth)]
+
+
+def get_depth_outputs(name):
+    """A file of every run of the experiment and depth factor named by the wildcards."""
+    return lambda wildcards: run_outputs(name, get_depth_runs(wildcards))
+
+
+def get_experiment_runs(wildcards):
+    return EXPERIMENTS[wildcards.experiment]
+
+
+def trained_runs(experiment):
+    """runs.csv rows of the experiment (waits for the collect_runs checkpoint)."""
+    runs = pd.read_csv(checkpoints.collect_runs.get().output.table)
+    return runs[runs.run_id.isin(EXPERIMENTS[experiment])]
+
+
+def get_followed_runs(wildcards):
+    """{"high", "mid", "low": run_id} of the experiment, or {} (intraclass.selection.followed_runs)."""
+    return selection.followed_runs(trained_runs(wildcards.experiment), MIN_TRAIN_ACC)
+
+
+def get_snapshot_outputs(name, label=None):
+    """A file of every followed snapshot of the followed runs (or of one of them, by label), keyed label_epoch."""
+
+    def files(wildcards):
+        chosen = get_followed_runs(wildcards)
+        labels = [label] if label else list(chosen)
+        return {
+            f"{l}_{e}": f"{RESULTS}/runs/{chosen[l]}/{snapshot_dir(e)}/{name}" for l in labels for e in FOLLOWED_EPOCHS
+        }
+
+    return files
+
+
+def get_followed_output(name, label):
+    return lambda wildcards: f"{RESULTS}/runs/{get_followed_runs(wildcards)[label]}/{name}"
+
+
+def get_followed_metrics(wildcards):
+    return [f"{RESULTS}/runs/{r}/metrics.json" for r in get_followed_runs(wildcards).values()]
+
+
+# --- targets -------------------------------------------------------------------------------------------------
+
+
 def planned_targets():
     """What the study makes that is known before training: tables, and the figures that need no followed run."""
     targets = [f"{RESULTS}/runs.csv", f"{RESULTS}/measures.csv", f"{FIGURES}/fig3.png", f"{FIGURES}/fig8.png"]
-    for experiment in EXPERIMENTS:
-        targets.append(f"{RESULTS}/kendall/{experiment}.md")
-        targets += [f"{FIGURES}/{experiment}/fig5_depth{d}.png" for d in depths(experiment)]
-        if experiment in WITH_SUBCLASSES:
-            targets.append(f"{FIGURES}/{experiment}/fig11.png")
+    targets += [f"{RESULTS}/kendall/{experiment}.md" for experiment in EXPERIMENTS]
     return targets
 
 
 def trained_targets(wildcards):
-    """The figures that depend on how training went (waits for the collect_runs checkpoint): Fig. 4 where the
-    fitted runs can be ranked, Fig. 2, 6 and 7 where 3 runs fitted. None is requested that would be drawn empty."""
+    """The figures that depend on how training went (waits for the collect_runs checkpoint): Fig. 5 and 11 where at
+    least 2 runs were kept, Fig. 4 where the kept runs can be ranked, Fig. 2, 6 and 7 where 3 runs were kept to
+    follow. None is requested that would be drawn from fewer than 2 models."""
     targets = []
     for experiment in EXPERIMENTS:
-        if has_kendall_groups(experiment):
+        runs = trained_runs(experiment)
+        kept = selection.select_runs(runs, MIN_TRAIN_ACC).kept
+        targets += [
+            f"{FIGURES}/{experiment}/fig5_depth{depth}.png"
+            for depth in depths(experiment)
+            if selection.enough_to_draw(kept[kept.depth == float(depth)])
+        ]
+        if experiment in WITH_SUBCLASSES and selection.enough_to_draw(kept):
+            targets.append(f"{FIGURES}/{experiment}/fig11.png")
+        if selection.rankable(kept):
             targets.append(f"{FIGURES}/{experiment}/fig4.png")
-        if not followed_runs(experiment):
+        if not selection.followed_runs(runs, MIN_TRAIN_ACC):
             continue
         targets.append(f"{FIGURES}/{experiment}/fig2.png")
-        if SNAPSHOT_EPOCHS:
+        if FOLLOWED_EPOCHS:
             targets.append(f"{FIGURES}/{experiment}/fig6.png")
             if experiment in WITH_SUBCLASSES:
                 targets.append(f"{FIGURES}/{experiment}/fig7.png")

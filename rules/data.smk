@@ -22,7 +22,7 @@ rule download_cifar:
 
 rule prepare_dataset:
     input:
-        source=dataset_source,
+        source=get_dataset_source,
     output:
         dataset="resources/datasets/{dataset}.npz",
     log:

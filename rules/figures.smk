@@ -16,7 +16,7 @@ localrules:
 
 rule fig2:
     input:
-        preactivations=followed_outputs("preactivations.npz", "high"),
+        preactivations=get_followed_output("preactivations.npz", "high"),
     output:
         **figure_files("fig2"),
     log:
@@ -40,7 +40,7 @@ rule fig3:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
-        min_train_acc=config["kendall"]["min_train_acc"],
+        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig3.py"
 
@@ -48,7 +48,7 @@ rule fig3:
 rule fig4:
     input:
         measures=f"{RESULTS}/measures.csv",
-        summaries=experiment_outputs("measures.json"),
+        summaries=get_experiment_outputs("measures.json"),
     output:
         **figure_files("fig4"),
     log:
@@ -58,15 +58,16 @@ rule fig4:
     params:
         dpi=config["plots"]["dpi"],
         points=config["plots"]["fig4_points"],
-        run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
-        min_train_acc=config["kendall"]["min_train_acc"],
+        run_ids=get_experiment_runs,
+        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig4.py"
 
 
 rule fig5:
     input:
-        summaries=depth_outputs("measures.json"),
+        runs=f"{RESULTS}/runs.csv",
+        summaries=get_depth_outputs("measures.json"),
     output:
         **figure_files("fig5_depth{depth}"),
     log:
@@ -75,13 +76,15 @@ rule fig5:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
+        run_ids=get_depth_runs,
+        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig5.py"
 
 
 rule fig6:
     input:
-        unpack(snapshot_outputs("measures.json")),
+        unpack(get_snapshot_outputs("measures.json")),
         metrics=lambda wildcards: [
             f"{RESULTS}/runs/{r}/metrics.json" for r in followed_runs(wildcards.experiment).values()
         ],
@@ -93,16 +96,16 @@ rule fig6:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
-        followed=lambda wildcards: followed_runs(wildcards.experiment),
-        epochs=SNAPSHOT_EPOCHS,
+        followed=get_followed_runs,
+        epochs=FOLLOWED_EPOCHS,
     script:
         "../scripts/fig6.py"
 
 
 rule fig7:
     input:
-        unpack(snapshot_outputs("preactivations.npz", "high")),
-        summary=followed_outputs("measures.json", "high"),
+        unpack(get_snapshot_outputs("preactivations.npz", "high")),
+        summary=get_followed_output("measures.json", "high"),
     output:
         **figure_files("fig7"),
     log:
@@ -111,7 +114,7 @@ rule fig7:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
-        epochs=SNAPSHOT_EPOCHS,
+        epochs=FOLLOWED_EPOCHS,
     script:
         "../scripts/fig7.py"
 
@@ -127,13 +130,15 @@ rule fig8:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
+        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig8.py"
 
 
 rule fig11:
     input:
-        summaries=experiment_outputs("measures.json"),
+        runs=f"{RESULTS}/runs.csv",
+        summaries=get_experiment_outputs("measures.json"),
     output:
         **figure_files("fig11"),
     log:
@@ -142,5 +147,7 @@ rule fig11:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
+        run_ids=get_experiment_runs,
+        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig11.py"

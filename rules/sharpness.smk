@@ -5,7 +5,7 @@ rule sharpness:
     input:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.json",
-        dataset=run_dataset,
+        dataset=get_run_dataset,
     output:
         sharpness=f"{RUN_DIR}/sharpness.json",
     log:

@@ -8,7 +8,7 @@ localrules:
 
 rule train:
     input:
-        dataset=run_dataset,
+        dataset=get_run_dataset,
     output:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.json",
@@ -22,7 +22,7 @@ rule train:
         mem_mb=config["training"]["mem_mb"],
         runtime=config["training"]["runtime_min"],
     params:
-        run=run_params,
+        run=get_run_params,
         training=TRAINING,
         device=config["device"],
     script:

@@ -1,4 +1,4 @@
-"""Rule collect_measures: runs.csv joined with each run's measures and sharpness."""
+"""Rule collect_measures: runs.csv joined with each run's measures, sharpness and controls."""
 
 import pandas as pd
 
@@ -7,9 +7,13 @@ from intraclass.results import measures_table
 from intraclass.storage import read_json, write_csv
 
 log_to_file(snakemake.log[0])
-measures = [read_json(path) for path in snakemake.input.measures]
-sharpness = [read_json(path) for path in snakemake.input.sharpness]
-write_csv(
-    snakemake.output.table,
-    measures_table(pd.read_csv(snakemake.input.runs), snakemake.params.run_ids, measures, sharpness),
+pixels = {read_json(path)["dataset"]: read_json(path)["measures"] for path in snakemake.input.pixels}
+table = measures_table(
+    pd.read_csv(snakemake.input.runs),
+    snakemake.params.run_ids,
+    [read_json(path) for path in snakemake.input.measures],
+    [read_json(path) for path in snakemake.input.untrained],
+    [read_json(path) for path in snakemake.input.sharpness],
+    pixels,
 )
+write_csv(snakemake.output.table, table)

@@ -1,9 +1,15 @@
-"""Rule fig11: the distribution of per-subclass selectivity at k = 1 over the experiment's models."""
+"""Rule fig11: the distribution of per-subclass selectivity at k = 1 over the experiment's kept runs."""
+
+import pandas as pd
 
 from intraclass.logs import log_to_file
 from intraclass.plots import fig11_selectivity_distribution, save_figure
+from intraclass.selection import select_runs
 from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])
-figure = fig11_selectivity_distribution([read_json(path) for path in snakemake.input.summaries])
+runs = pd.read_csv(snakemake.input.runs)
+kept = set(select_runs(runs[runs.run_id.isin(snakemake.params.run_ids)], snakemake.params.min_train_acc).kept.run_id)
+paths = zip(snakemake.params.run_ids, snakemake.input.summaries, strict=True)
+figure = fig11_selectivity_distribution([read_json(path) for run_id, path in paths if run_id in kept])
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

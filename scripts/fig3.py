@@ -1,12 +1,13 @@
-"""Rule fig3: every measure against test accuracy, one panel per experiment and measure (fitted models)."""
+"""Rule fig3: every measure against test accuracy, one panel per experiment and measure (kept runs)."""
 
 import pandas as pd
 
-from intraclass.kendall import ORIENTATION, select_models
 from intraclass.logs import log_to_file
 from intraclass.plots import fig3_measure_vs_accuracy, save_figure
+from intraclass.registry import measures_for
+from intraclass.selection import select_runs
 
 log_to_file(snakemake.log[0])
-kept, _ = select_models(pd.read_csv(snakemake.input.measures), snakemake.params.min_train_acc)
-figure = fig3_measure_vs_accuracy(kept, [m for m in ORIENTATION if m in kept.columns])
+kept = select_runs(pd.read_csv(snakemake.input.measures), snakemake.params.min_train_acc).kept
+figure = fig3_measure_vs_accuracy(kept, [m.name for m in measures_for(kept.columns)])
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

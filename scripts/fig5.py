@@ -1,10 +1,16 @@
-"""Rule fig5 (Fig. 5, 9, 10): each measure per layer, averaged over the experiment's models of one depth."""
+"""Rule fig5 (Fig. 5, 9, 10): each measure per layer, averaged over the experiment's kept runs of one depth."""
+
+import pandas as pd
 
 from intraclass.logs import log_to_file
 from intraclass.plots import fig5_measures_per_layer, save_figure
+from intraclass.selection import select_runs
 from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])
+runs = pd.read_csv(snakemake.input.runs)
+kept = set(select_runs(runs[runs.run_id.isin(snakemake.params.run_ids)], snakemake.params.min_train_acc).kept.run_id)
+paths = zip(snakemake.params.run_ids, snakemake.input.summaries, strict=True)
 label = f"{snakemake.wildcards.experiment}, depth x{snakemake.wildcards.depth}"
-figure = fig5_measures_per_layer([read_json(path) for path in snakemake.input.summaries], label)
+figure = fig5_measures_per_layer([read_json(path) for run_id, path in paths if run_id in kept], label)
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

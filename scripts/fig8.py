@@ -1,10 +1,11 @@
-"""Rule fig8: the histogram of test accuracies of every experiment."""
+"""Rule fig8: the histogram of test accuracies of every experiment's kept runs."""
 
 import pandas as pd
 
 from intraclass.logs import log_to_file
 from intraclass.plots import fig8_accuracy_histogram, save_figure
+from intraclass.selection import select_runs
 
 log_to_file(snakemake.log[0])
-figure = fig8_accuracy_histogram(pd.read_csv(snakemake.input.runs))
+figure = fig8_accuracy_histogram(select_runs(pd.read_csv(snakemake.input.runs), snakemake.params.min_train_acc).kept)
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)
