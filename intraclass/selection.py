@@ -82,7 +82,8 @@ def followed_runs(runs: pd.DataFrame, min_train_acc: float = 0.99) -> dict[str, 
     data sets are not comparable).
     """
     _require_columns(runs, ("run_id",), "followed_runs")
-    experiments = runs[[c for c in ("dataset", "arch") if c in runs.columns]].drop_duplicates()
+    context = [c for c in ("dataset", "arch") if c in runs.columns]
+    experiments = runs[context].drop_duplicates() if context else runs.iloc[:0]
     if len(experiments) > 1:
         raise ValueError(f"followed_runs: several experiments {experiments.values.tolist()}; pass one")
     kept = select_runs(runs, min_train_acc).kept

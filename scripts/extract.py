@@ -5,9 +5,10 @@ import logging
 
 import torch
 
-from intraclass.activations import extract_preactivations, save_preactivations, site_names
+from intraclass.activations import extract_preactivations, site_names
 from intraclass.data import DatasetArrays
 from intraclass.logs import log_to_file
+from intraclass.preactivations import save_preactivations
 from intraclass.training import load_model, normalized_tensor, pick_device
 
 log_to_file(snakemake.log[0])

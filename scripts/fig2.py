@@ -1,9 +1,9 @@
 """Rule fig2: the pre-activation histogram of one neuron on one class against the whole data set (c3's ratio),
 for the neuron and class with the largest ratio in the experiment's best fitted run."""
 
-from intraclass.activations import load_preactivations
 from intraclass.logs import log_to_file
 from intraclass.plots import fig2_neuron_histogram, save_figure, top_ratio_neuron
+from intraclass.preactivations import load_preactivations
 
 log_to_file(snakemake.log[0])
 layers, names, labels, _ = load_preactivations(snakemake.input.preactivations)

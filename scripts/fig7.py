@@ -1,9 +1,9 @@
 """Rule fig7: over training, the pre-activations of the most selective neuron of the subclass with the maximum
 and of the one with the median selectivity (final model of the best run), subclass against rest of superclass."""
 
-from intraclass.activations import load_preactivations
 from intraclass.logs import log_to_file
 from intraclass.plots import fig7_selective_neuron_over_epochs, neuron_distribution, save_figure, selective_subclasses
+from intraclass.preactivations import load_preactivations
 from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])

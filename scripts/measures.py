@@ -6,9 +6,9 @@ import logging
 
 from threadpoolctl import threadpool_limits
 
-from intraclass.activations import load_preactivations
 from intraclass.controls import shuffle_within_superclass
 from intraclass.logs import log_to_file
+from intraclass.preactivations import load_preactivations
 from intraclass.registry import PreactivationInputs, compute_measures, measures_for
 from intraclass.storage import write_json
 

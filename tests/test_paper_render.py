@@ -8,9 +8,11 @@ from conftest import ROOT
 
 from intraclass import plots
 from intraclass.grid import study_runs
-from intraclass.kendall import ORIENTATION, kendall_table, select_models, write_kendall_tables
+from intraclass.kendall import kendall_table, write_kendall_tables
 from intraclass.measures import measure_summary
+from intraclass.registry import MEASURES
 from intraclass.results import RUN_COLUMNS
+from intraclass.selection import followed_runs, select_runs
 
 PAPER_TABLES = {"cifar100-coarse_resnet": "table1", "cifar100_resnet": "table2", "cifar10_vgg": "table3"}
 
@@ -42,7 +44,7 @@ def fabricate(seed: int = 0):
                 "diverged": bool(rng.random() < 0.02),
                 "wall_s": 100.0,
                 **{m: summary[m] for m in ("c1", "c2", "c3", "c4") if m in summary},
-                **{m: -test_acc + 0.05 * rng.standard_normal() for m in ORIENTATION if m.startswith("inv_")},
+                **{m: -test_acc + 0.05 * rng.standard_normal() for m in MEASURES if m.startswith("inv_")},
             }
         )
     return pd.DataFrame(rows), summaries
@@ -68,9 +70,9 @@ def test_tables_1_to_3_render(paper, tmp_path):
     measures, _ = paper
     for experiment, name in PAPER_TABLES.items():
         dataset, arch = experiment.rsplit("_", 1)
-        kept, excluded = select_models(measures[(measures.dataset == dataset) & (measures.arch == arch)])
+        kept, excluded = select_runs(measures[(measures.dataset == dataset) & (measures.arch == arch)])
         assert len(excluded) > 0 and set(excluded.run_id).isdisjoint(kept.run_id)
-        table = kendall_table(kept, [m for m in ORIENTATION if kept[m].notna().any()])
+        table = kendall_table(kept, [m for m in MEASURES if kept[m].notna().any()])
         md = write_kendall_tables(table, tmp_path / name)[1].read_text()
         expected_rows = 8 if dataset == "cifar100-coarse" else 6  # c1, c2 only with subclasses
         assert len(md.splitlines()) == 2 + expected_rows
@@ -81,9 +83,9 @@ def test_tables_1_to_3_render(paper, tmp_path):
 
 def test_every_figure_renders(paper, tmp_path):
     measures, summaries = paper
-    kept, _ = select_models(measures)
+    kept = select_runs(measures).kept
     figures = {
-        "fig3": plots.fig3_measure_vs_accuracy(kept, [m for m in ORIENTATION if m in kept]),
+        "fig3": plots.fig3_measure_vs_accuracy(kept, [m for m in MEASURES if m in kept]),
         "fig8": plots.fig8_accuracy_histogram(measures),
     }
     rng = np.random.default_rng(1)
@@ -98,7 +100,7 @@ def test_every_figure_renders(paper, tmp_path):
             figures[f"{experiment}_fig5_{depth:g}"] = plots.fig5_measures_per_layer(
                 [summaries[i] for i in at_depth.run_id], f"{experiment}, depth x{depth:g}"
             )
-        followed = plots.select_epoch_runs(runs)
+        followed = followed_runs(runs)
         epochs = [1, 10, 50, 250]
         figures[f"{experiment}_fig6"] = plots.fig6_measures_over_epochs(
             {

@@ -268,33 +268,6 @@ def test_fig5_errors():
 # Fig. 6 / 7 and the choice of their models
 
 
-def test_select_epoch_runs_high_mid_low():
-    df = pd.DataFrame(
-        {
-            "run_id": ["a", "b", "c", "d", "e", "f", "g", "h"],
-            "test_acc": [0.50, 0.90, 0.70, 0.95, 0.70, 0.99, 0.10, 0.60],
-            "train_acc": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.50],
-            "diverged": [False, False, False, True, False, "True", False, False],
-        }
-    )
-    # kept: a .50, b .90, c .70, e .70, g .10 (d, f diverged; h unfitted) -> sorted g, a, c, e, b
-    assert plots.select_epoch_runs(df) == {"high": "b", "mid": "c", "low": "g"}
-    # ties broken by run id: c and e tie at the top; sorted g, a, b, c, e -> "high" is e, the last
-    tied = df.assign(test_acc=[0.50, 0.60, 0.90, 0.95, 0.90, 0.99, 0.10, 0.60])
-    assert plots.select_epoch_runs(tied) == {"high": "e", "mid": "b", "low": "g"}
-    assert plots.select_epoch_runs(df, min_train_acc=0.4)["mid"] == "h"  # a, b, c, e, g, h -> g a h c e b
-
-
-def test_select_epoch_runs_errors():
-    df = pd.DataFrame(
-        {"run_id": ["a", "b", "c"], "test_acc": [0.5, 0.6, 0.7], "train_acc": [1.0, 1.0, 0.2], "diverged": [False] * 3}
-    )
-    with pytest.raises(ValueError, match="3 fitted"):
-        plots.select_epoch_runs(df)
-    with pytest.raises(ValueError, match="several experiments"):
-        plots.select_epoch_runs(study(2))
-
-
 def test_fig6_lines_per_model():
     epochs = [1, 2, 5, 50]
     series = {
