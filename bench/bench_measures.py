@@ -1,5 +1,5 @@
 """Benchmark the closed forms of intraclass.measures against the brute-force scikit-learn / scipy paths, and time
-``measure_summary`` on one synthetic model of CIFAR size.
+``measure_summary``, ``c5`` and ``measure_sweeps`` on one synthetic model of CIFAR size.
 
     python bench/bench_measures.py                      # the full run (a few minutes)
     python bench/bench_measures.py --sizes 2500 --cifar-samples 5000   # quick check
@@ -8,7 +8,9 @@ Prints three tables:
 
 1. ``measure_summary`` on 50,000 x 2,880 float16 pre-activations over 24 layers (ResNet-26 x1 widths), 20 classes
    of 5 subclasses, per BLAS thread count, with its peak memory relative to the activations' size. It runs first,
-   in a fresh subprocess, so that its peak memory is its own;
+   in a fresh subprocess, so that its peak memory is its own; then ``c5`` (bimodality, a separate pass over the
+   same layers) and ``measure_sweeps`` (c1, c3 at 6 k's and c4 at 3 percentiles) in the same process, each with
+   its time and traced peak memory relative to ``measure_summary``'s;
 2. pairwise-distance spread: ``pairwise_cosine_distance_std`` (Gram identity, O(n d^2)) against
    ``np.std(scipy.spatial.distance.pdist(X, "cosine"))`` (n(n-1)/2 distances, O(n^2 d));
 3. silhouettes: ``cosine_silhouette_samples`` (per-cluster sums, O(n d K)) against
@@ -31,6 +33,8 @@ import tracemalloc
 import numpy as np
 
 GIB = 1024**3
+SWEEP_K = (1, 5, 10, 30, 100, 300)
+SWEEP_PERCENTILES = (50.0, 75.0, 90.0)
 
 
 def _timed(fn, repeat: int = 1):
@@ -110,11 +114,23 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _traced(fn):
+    """(seconds, traced peak bytes, result) of ``fn()``."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return dt, peak, out
+
+
 def _cifar_child(n: int, threads: list[int], seed: int, queue) -> None:
-    """Runs in a fresh process: builds the synthetic model's pre-activations and times measure_summary."""
+    """Runs in a fresh process: builds the synthetic model's pre-activations, times measure_summary, c5 and the
+    sweeps."""
     from threadpoolctl import threadpool_limits
 
-    from intraclass.measures import measure_summary
+    from intraclass.measures import c5, measure_summary, measure_sweeps
 
     rng = np.random.default_rng(seed)
     widths = [32] * 6 + [64] * 6 + [128] * 6 + [256] * 6
@@ -152,7 +168,13 @@ def _cifar_child(n: int, threads: list[int], seed: int, queue) -> None:
                 values={k: summary[k] for k in ("c1", "c2", "c3", "c4")},
             )
         )
-    queue.put(dict(n=n, neurons=sum(widths), layers=len(widths), act_bytes=act_bytes, results=results))
+    extra = {}
+    with threadpool_limits(threads[0]):
+        extra["c5"] = _traced(lambda: c5(layers, lab, k=30))
+        extra["sweeps"] = _traced(
+            lambda: measure_sweeps(layers, lab, sub, k_values=SWEEP_K, percentiles=SWEEP_PERCENTILES, k_layers=5)
+        )
+    queue.put(dict(n=n, neurons=sum(widths), layers=len(widths), act_bytes=act_bytes, results=results, extra=extra))
 
 
 def bench_cifar(n, threads, seed=0):
@@ -211,6 +233,17 @@ def main() -> None:
         )
         fastest = min(r["seconds"] for r in out["results"])
         print(f"  goal: < 60 s per model on 2 cores -> {'PASS' if fastest < 60 else 'FAIL'} ({fastest:.1f} s)")
+        base = out["results"][0]
+        print(f"\n   ... beside measure_summary ({base['threads']} BLAS thread(s)), on the same layers:")
+        print(f"{'':>8} {'seconds':>8} {'x summary':>10} {'traced peak':>12} {'x summary':>10}  value")
+        sweep_label = f"sweeps: c1, c3 at k = {SWEEP_K}, c4 at percentiles {SWEEP_PERCENTILES}"
+        for name, label in (("c5", "c5 (k = 30)"), ("sweeps", sweep_label)):
+            dt, peak, value = out["extra"][name]
+            shown = f"{value:.4f}" if name == "c5" else label
+            print(
+                f"{name:>8} {dt:8.1f} {dt / base['seconds']:9.2f}x {peak / 1024**2:9.0f} MiB "
+                f"{peak / base['traced_peak']:9.2f}x  {shown}"
+            )
 
     from threadpoolctl import threadpool_limits
 

@@ -190,3 +190,25 @@ register(
         "1/alpha'': as 1/alpha' with only conv/linear kernels perturbed, BN in batch-statistics mode",
     )
 )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Beyond the paper (SPEC §13)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _c5_of_layers(inputs: PreactivationInputs) -> float:
+    """c5 of the stored layers side by side (no concatenated copy), k the study's ``k_neurons`` as c1 and c3."""
+    from .measures import c5
+
+    options = {"k": inputs.options["k_neurons"]} if "k_neurons" in inputs.options else {}
+    return c5(inputs.layers, inputs.labels, **options)
+
+
+register(
+    Measure(
+        "c5", "c5", "$c_5$", +1, "neuron", False, "preactivations",
+        "mean over classes of the top-k mean over neurons of the bimodality coefficient of the class's pre-activations",
+        _c5_of_layers,
+    )
+)  # fmt: skip

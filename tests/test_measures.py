@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
+from scipy.stats import kurtosis, skew
 from sklearn.metrics import silhouette_samples
 from sklearn.metrics.pairwise import cosine_distances
 
@@ -271,6 +272,153 @@ def test_percentile_relu_transform():
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# The authors' variants (their code: k = round(neurons / groups); c4 over the full matrix with its zero diagonal)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_c4_authors_pairs_match_the_full_cosine_distance_matrix():
+    rng = np.random.default_rng(14)
+    x = np.maximum(rng.normal(size=(60, 4)), 0)
+    x[[0, 1]] = 0.0  # zero rows: sklearn's convention, diagonal 0 for them too
+    assert M.pairwise_cosine_distance_std(x, pairs="authors") == pytest.approx(np.std(cosine_distances(x)), abs=1e-12)
+    assert M.pairwise_cosine_distance_std(x[:1], pairs="authors") == 0.0  # the 1 x 1 matrix [0]
+    # two points at distance 1: the matrix [[0, 1], [1, 0]] has std 1/2 (the distinct pairs: std 0)
+    assert M.pairwise_cosine_distance_std(np.eye(2), pairs="authors") == pytest.approx(0.5, abs=1e-12)
+    layers, lab, _ = _random_hierarchy(rng, n=150, widths=(3, 8))
+    ref = []
+    for layer in layers:
+        t = _brute_transform(layer)
+        ref.append([np.std(cosine_distances(t[lab == c])) / np.std(cosine_distances(t)) for c in np.unique(lab)])
+    got = M.class_distance_spread_ratio(layers, lab, pairs="authors")
+    np.testing.assert_allclose(got, ref, atol=1e-9, rtol=0)
+    assert not np.allclose(got, M.class_distance_spread_ratio(layers, lab), atol=1e-3)  # the variant differs
+    assert M.c4(layers, lab, k=1, pairs="authors") == pytest.approx(np.mean(np.max(ref, axis=0)), abs=1e-9)
+    s = M.measure_summary(layers, ["a", "b"], lab, None, k_layers=1, c4_pairs="authors")
+    assert s["c4"] == pytest.approx(M.c4(layers, lab, k=1, pairs="authors"), abs=1e-12)
+    assert s["params"]["c4_pairs"] == "authors"
+
+
+def test_k_authors_is_round_neurons_over_groups():
+    rng = np.random.default_rng(15)
+    layers, lab, sub = _random_hierarchy(rng, widths=(6, 9, 4))  # 19 neurons, 12 subclasses, 3 classes
+    x = np.concatenate(layers, axis=1)
+    # c1: round(19 / 12) = 2; c3: round(19 / 3) = 6
+    assert M.c1(x, lab, sub, k="authors") == M.c1(x, lab, sub, k=2)
+    assert M.c3(x, lab, k="authors") == M.c3(x, lab, k=6)
+    assert M.c1(x, lab, sub, k="authors") != M.c1(x, lab, sub, k=30)
+    s = M.measure_summary(layers, ["a", "b", "c"], lab, sub, k_neurons="authors")
+    assert s["params"]["k_neurons"] == "authors" and s["params"]["k_neurons_used"] == {"c3": 6, "c1": 2}
+    assert s["c1"] == M.c1(x, lab, sub, k=2) and s["c3"] == M.c3(x, lab, k=6)
+    # Python's round, as theirs: 10 / 4 = 2.5 -> 2, and at least 1 neuron
+    assert M.c3(x[:, :10], np.arange(len(lab)) % 4, k="authors") == M.c3(x[:, :10], np.arange(len(lab)) % 4, k=2)
+    assert M.c3(x[:, :1], lab, k="authors") == M.c3(x[:, :1], lab, k=1)  # round(1 / 3) = 0 -> 1
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# c5: Sarle's bimodality coefficient
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _brute_bimodality(x, labels):
+    out = np.zeros((len(np.unique(labels)), x.shape[1]))
+    dead = np.all(x < 0, axis=0)
+    for i, c in enumerate(np.unique(labels)):
+        xc = x[labels == c].astype(np.float64)
+        m = len(xc)
+        for n in range(x.shape[1]):
+            if dead[n] or m <= 3 or np.all(xc[:, n] == xc[0, n]):
+                continue
+            g, kappa = skew(xc[:, n], bias=False), kurtosis(xc[:, n], bias=False)
+            out[i, n] = (g**2 + 1) / (kappa + 3 * (m - 1) ** 2 / ((m - 2) * (m - 3)))
+    return out
+
+
+def test_bimodality_coefficient_matches_scipy_with_dead_constant_and_tiny_classes():
+    rng = np.random.default_rng(16)
+    lab = np.repeat([0, 1, 2, 3, 4], [40, 25, 4, 3, 1])  # classes of 4 (smallest defined), 3 and 1 samples
+    x = rng.normal(size=(len(lab), 7)) * rng.uniform(0.1, 5, 7) + rng.normal(size=7) * 3
+    x[:, 1] = np.where(rng.random(len(lab)) < 0.5, -2.0, 2.0) + 0.1 * rng.normal(size=len(lab))  # bimodal
+    x[:, 2] = -np.abs(x[:, 2]) - 0.1  # dead
+    x[:, 3] = 0.1  # constant everywhere (the mean of equal 0.1's is not exactly 0.1)
+    x[lab == 1, 4] = 0.3  # constant in class 1 only
+    x[:, 5] = rng.exponential(size=len(lab))  # skewed
+    x = x.astype(np.float16)
+    ref = _brute_bimodality(x, lab)
+    got = M.bimodality_coefficient(x, lab)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+    assert (got[:, 2:4] == 0).all() and got[1, 4] == 0 and got[0, 4] > 0
+    assert (got[3:] == 0).all() and (got[2] > 0).any()  # m <= 3: undefined, 0; m = 4: defined
+    assert got[0, 1] > 5 / 9 > got[0, 0]  # two modes above the uniform's 5/9, a normal below
+    # float64 input and shuffled samples give the same values
+    perm = rng.permutation(len(lab))
+    np.testing.assert_allclose(M.bimodality_coefficient(x.astype(np.float64)[perm], lab[perm]), got, atol=1e-12)
+
+
+def test_bimodality_coefficient_known_values():
+    # two equal spikes {0, 1} x m/2: g = 0, kappa = -2 corrected -> BC = 1 / (-2-corrected + 3(m-1)^2/...)
+    m = 10
+    x = np.repeat([0.0, 1.0], m // 2)[:, None]
+    kappa = kurtosis(x[:, 0], bias=False)
+    expected = 1 / (kappa + 3 * (m - 1) ** 2 / ((m - 2) * (m - 3)))
+    assert M.bimodality_coefficient(x, np.zeros(m))[0, 0] == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx((m - 2) * (m - 3) / (m * m - 1))  # b2 = 1 for two spikes
+
+
+def test_c5_top_k_over_neurons_mean_over_classes():
+    rng = np.random.default_rng(17)
+    layers, lab, _ = _random_hierarchy(rng, widths=(6, 9, 4))
+    layers = [x.astype(np.float16) for x in layers]
+    x = np.concatenate(layers, axis=1)
+    bc = _brute_bimodality(x, lab)
+    for k in (1, 3, 19, 50):
+        expected = np.mean(np.sort(bc, axis=1)[:, -min(k, 19) :].mean(axis=1))
+        assert M.c5(x, lab, k=k) == pytest.approx(expected, abs=1e-12)
+        assert M.c5(layers, lab, k=k) == pytest.approx(expected, abs=1e-12)  # layers side by side, no concatenation
+    assert M.c5(layers, lab, k="authors") == M.c5(layers, lab, k=6)  # round(19 / 3)
+
+
+def test_c5_is_registered_and_reads_the_stored_layers():
+    from intraclass.registry import PreactivationInputs, measure
+
+    rng = np.random.default_rng(18)
+    layers, lab, _ = _random_hierarchy(rng, widths=(6, 9, 4))
+    layers = [x.astype(np.float16) for x in layers]
+    c5 = measure("c5")
+    assert (c5.orientation, c5.level, c5.needs_subclasses, c5.stage) == (1, "neuron", False, "preactivations")
+    inputs = PreactivationInputs(layers, ["a", "b", "c"], lab, None, {"k_neurons": 4})
+    assert c5.compute(inputs) == M.c5(layers, lab, k=4)
+    assert c5.compute(PreactivationInputs(layers, ["a", "b", "c"], lab, None)) == M.c5(layers, lab)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Sweeps over k and c4's percentile
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_measure_sweeps_each_point_equals_the_single_value_function():
+    rng = np.random.default_rng(19)
+    layers, lab, sub = _random_hierarchy(rng, widths=(6, 9, 4))
+    layers = [x.astype(np.float16) for x in layers]
+    layers[2][:, 0] = -1.0  # a dead neuron
+    x = np.concatenate(layers, axis=1)
+    ks, qs = [1, 5, 30, 5], [50.0, 75, 90]
+    out = M.measure_sweeps(layers, lab, sub, k_values=ks, percentiles=qs, k_layers=2)
+    assert set(out) == {"c1", "c3", "c4"} and list(out["c1"]) == [1, 5, 30] and list(out["c4"]) == qs
+    for k in ks:
+        assert out["c1"][k] == M.c1(x, lab, sub, k=k)
+        assert out["c3"][k] == M.c3(x, lab, k=k)
+    for q in qs:
+        assert out["c4"][q] == pytest.approx(M.c4(layers, lab, k=2, percentile=q), abs=1e-12)
+    variant = M.measure_sweeps(
+        layers, lab, None, percentiles=[60], k_layers=1, min_active_neurons=10, c4_pairs="authors"
+    )
+    assert set(variant) == {"c4"}
+    expected = M.c4(layers, lab, k=1, percentile=60, min_active_neurons=10, pairs="authors")
+    assert variant["c4"][60] == pytest.approx(expected, abs=1e-12)
+    assert M.measure_sweeps(layers, lab, None, k_values=[2]) == {"c3": {2: M.c3(x, lab, k=2)}}
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Edge cases: always numbers, never NaN
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -334,6 +482,14 @@ def test_safe_divide():
         (lambda: M.cosine_silhouette_samples(PRE, np.arange(8)), "number of clusters is 8"),
         (lambda: M.measure_summary([PRE], ["a", "b"], LABELS), "layer_names has 2 names but there are 1"),
         (lambda: M.measure_summary([PRE], ["a"], LABELS, k_layers=-1), "k_layers must be"),
+        (lambda: M.c1(PRE, LABELS, SUBLABELS, k="author"), "k must be an integer >= 1 or 'authors', got 'author'"),
+        (lambda: M.c4([PRE], LABELS, pairs="full"), "pairs must be 'distinct' or 'authors', got 'full'"),
+        (lambda: M.measure_summary([PRE], ["a"], LABELS, c4_pairs="all"), "c4_pairs must be 'distinct' or 'authors'"),
+        (lambda: M.measure_summary([PRE], ["a"], LABELS, k_neurons="max"), "k_neurons must be an integer >= 1 or"),
+        (lambda: M.c5(PRE[:, 0], LABELS), r"preactivations\[0\] must be a 2-D array"),
+        (lambda: M.c5(PRE, LABELS, k=0), "k must be an integer >= 1, got 0"),
+        (lambda: M.measure_sweeps([PRE], LABELS, k_values=[3, 0]), r"k_values\[1\] must be an integer >= 1, got 0"),
+        (lambda: M.measure_sweeps([PRE], LABELS, percentiles=[101]), r"percentiles\[0\] must be in \[0, 100\]"),
     ],
 )
 def test_validation_errors(call, match):
