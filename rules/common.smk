@@ -100,16 +100,15 @@ def get_dataset_source(wildcards):
     return config["cifar_sources"].get(archive.key) or f"resources/downloads/{archive.key}.tar.gz"
 
 
-def get_measure_options(wildcards):
-    """measure_summary's options for one run's models; k over layers depends on the architecture."""
+def measure_options(k_layers):
+    """measure_summary's options from the config, with k over layers given (it depends on the architecture)."""
     options = config["measures"]
-    return {
-        "k_neurons": options["k_neurons"],
-        "k_layers": options["k_layers"][RUNS[wildcards.run_id].arch],
-        "k_neurons_per_layer": options["k_neurons_per_layer"],
-        "percentile": options["percentile"],
-        "min_active_neurons": options["min_active_neurons"],
-    }
+    names = ("k_neurons", "k_neurons_per_layer", "percentile", "min_active_neurons", "c4_pairs")
+    return {"k_layers": k_layers, **{name: options[name] for name in names}}
+
+
+def get_measure_options(wildcards):
+    return measure_options(config["measures"]["k_layers"][RUNS[wildcards.run_id].arch])
 
 
 def get_experiment_outputs(name):
