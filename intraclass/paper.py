@@ -101,8 +101,7 @@ def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     index = pd.MultiIndex.from_product([measures, COLUMNS], names=["measure", "axis"])
 
     def cells(table: pd.DataFrame) -> np.ndarray:
-        values = table.reindex(index=measures, columns=list(COLUMNS)).apply(pd.to_numeric, errors="coerce")
-        return values.to_numpy(dtype=float).ravel()
+        return table.reindex(index=measures, columns=list(COLUMNS)).to_numpy(dtype=float).ravel()
 
     ours_cells, paper_cells = cells(ours), cells(paper)
     return pd.DataFrame({"ours": ours_cells, "paper": paper_cells, "difference": ours_cells - paper_cells}, index=index)
@@ -199,12 +198,19 @@ def _check_point_table(table: pd.DataFrame, name: str) -> None:
     if not table.index.is_unique:
         duplicated = sorted(set(table.index[table.index.duplicated()]))
         raise ValueError(f"side_by_side: {name} lists measure(s) {duplicated} more than once")
+    for column in COLUMNS:
+        not_numeric = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
+        if not_numeric.any():
+            measure = table.index[not_numeric][0]
+            raise ValueError(
+                f"side_by_side: {name}[{measure!r}, {column!r}] = {table.loc[measure, column]!r} is not a number"
+            )
 
 
 def _has_value(table: pd.DataFrame, measure: str) -> bool:
     if measure not in table.index:
         return False
-    return bool(pd.to_numeric(table.loc[measure, list(COLUMNS)], errors="coerce").notna().any())
+    return bool(table.loc[measure, list(COLUMNS)].notna().any())
 
 
 def _measure_order(measures: list[str]) -> list[str]:

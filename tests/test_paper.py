@@ -147,6 +147,8 @@ def test_side_by_side_rejects_bad_tables():
         side_by_side(paper.drop(columns="total"), paper)
     with pytest.raises(TypeError, match="paper must be a pandas DataFrame, got dict"):
         side_by_side(paper, {})
+    with pytest.raises(ValueError, match=r"ours\['c4', 'depth'\] = 'high' is not a number"):
+        side_by_side(paper.astype(object).assign(depth=[0.5, "high", 0, 0, 0, 0]), paper)
     with pytest.raises(ValueError, match=r"\['c3'\] more than once"):
         side_by_side(pd.concat([paper, paper.loc[["c3"]]]), paper)
 
