@@ -8,6 +8,8 @@ include: "rules/train.smk"
 include: "rules/measures.smk"
 include: "rules/sharpness.smk"
 include: "rules/kendall.smk"
+include: "rules/paper.smk"
+include: "rules/sweeps.smk"
 include: "rules/figures.smk"
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 from intraclass import selection
 from intraclass.data import dataset_info
 from intraclass.grid import TrainingSettings, study_runs
+from intraclass.paper import paper_experiments
 from intraclass.paths import snapshot_dir
 
 min_version("9.0")
@@ -169,6 +170,7 @@ def planned_targets():
     """What the study makes that is known before training: tables, and the figures that need no followed run."""
     targets = [f"{RESULTS}/runs.csv", f"{RESULTS}/measures.csv", f"{FIGURES}/fig3.png", f"{FIGURES}/fig8.png"]
     targets += [f"{RESULTS}/kendall/{experiment}.md" for experiment in EXPERIMENTS]
+    targets += [f"{RESULTS}/kendall/{experiment}_vs_paper.md" for experiment in paper_experiments() & set(EXPERIMENTS)]
     return targets
 
 

@@ -2,10 +2,6 @@
 # from each run's stored pre-activations (never retraining or re-extracting), then ranked per swept value.
 
 
-localrules:
-    sweep_tables,
-
-
 rule sweeps:
     input:
         preactivations=f"{RUN_DIR}/preactivations.npz",
@@ -13,15 +9,15 @@ rule sweeps:
         sweeps=f"{RUN_DIR}/sweeps.json",
     log:
         f"{LOGS}/sweeps/{{run_id}}.log",
-    params:
-        k_values=config["sweeps"]["k_values"],
-        percentiles=config["sweeps"]["percentiles"],
-        options=get_measure_options,
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        k_values=config["sweeps"]["k_values"],
+        percentiles=config["sweeps"]["percentiles"],
+        options=get_measure_options,
     script:
         "../scripts/sweeps.py"

@@ -1,4 +1,7 @@
-"""The paper's study renders: fabricated results for its 528 runs give Tables 1-3 and every figure."""
+"""The paper's study renders: fabricated results for its 528 runs give Tables 1-3, beside the paper's, and every
+figure."""
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -10,6 +13,7 @@ from intraclass import plots
 from intraclass.grid import study_runs
 from intraclass.kendall import kendall_table, write_kendall_tables
 from intraclass.measures import measure_summary
+from intraclass.paper import paper_experiments, paper_table, side_by_side, write_side_by_side
 from intraclass.registry import MEASURES
 from intraclass.results import RUN_COLUMNS
 from intraclass.selection import followed_runs, select_runs
@@ -72,13 +76,36 @@ def test_tables_1_to_3_render(paper, tmp_path):
         dataset, arch = experiment.rsplit("_", 1)
         kept, excluded = select_runs(measures[(measures.dataset == dataset) & (measures.arch == arch)])
         assert len(excluded) > 0 and set(excluded.run_id).isdisjoint(kept.run_id)
-        table = kendall_table(kept, [m for m in MEASURES if kept[m].notna().any()])
+        table = kendall_table(kept, [m for m in MEASURES if m in kept and kept[m].notna().any()])
         md = write_kendall_tables(table, tmp_path / name)[1].read_text()
         expected_rows = 8 if dataset == "cifar100-coarse" else 6  # c1, c2 only with subclasses
         assert len(md.splitlines()) == 2 + expected_rows
         assert table.notna().all().all()  # the full grid has every axis
         # the fabricated sharpness is -accuracy plus noise: once negated, it ranks the models the right way
         assert (table.loc[[m for m in table.index if m.startswith("inv_")], "total"] > 0).all()
+
+
+def test_tables_1_to_3_render_beside_the_papers(paper, tmp_path):
+    measures, _ = paper
+    assert paper_experiments() == set(PAPER_TABLES)
+    cell = re.compile(r"-?\d\.\d\d / -?\d\.\d\d \([+-]\d\.\d\d\)")
+    for experiment in PAPER_TABLES:
+        dataset, arch = experiment.rsplit("_", 1)
+        kept = select_runs(measures[(measures.dataset == dataset) & (measures.arch == arch)]).kept
+        ours = kendall_table(kept, [m for m in MEASURES if m in kept.columns])  # c1, c2: NaN without subclasses
+        theirs = paper_table(experiment)
+        comparison = side_by_side(ours, theirs)
+        expected = (ours.stack() - theirs.stack()).loc[comparison.index]
+        np.testing.assert_array_equal(comparison.difference.to_numpy(), expected.to_numpy())
+        paths = write_side_by_side(comparison, tmp_path / f"{experiment}_vs_paper", experiment)
+        assert [p.name for p in paths] == [f"{experiment}_vs_paper.{ext}" for ext in ("csv", "md", "tex")]
+        rows = [line.strip("|").split("|") for line in paths[1].read_text().splitlines() if line.startswith("|")][2:]
+        assert [r[0].strip() for r in rows] == (
+            ["c1", "c2", "c3", "c4"] if dataset == "cifar100-coarse" else ["c3", "c4"]
+        ) + ["1/σ'", "1/σ''", "1/α'", "1/α''"]
+        assert all(cell.fullmatch(c.strip()) for row in rows for c in row[1:]) and all(len(row) == 10 for row in rows)
+        assert len(pd.read_csv(paths[0])) == len(rows) * 9
+        assert len(cell.findall(paths[2].read_text())) == len(rows) * 9
 
 
 def test_every_figure_renders(paper, tmp_path):
