@@ -106,6 +106,8 @@ MISSING_MARKDOWN = "n/a"
 MISSING_LATEX = "--"
 FEW_PAIRS_MARKDOWN = "†"
 FEW_PAIRS_LATEX = "$^\\dagger$"
+NO_GROUP = "no group with 2 values of the axis"
+NO_AXIS = "no axis present"
 
 
 @dataclass(frozen=True)
@@ -481,7 +483,7 @@ def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str) -> _Prepared:
     for axis in AXES:
         pairs = None if reason else _pairs(data, axis)
         axis_pairs.append(pairs)
-        axis_reasons.append(reason or ("" if pairs else f"no group with 2 values of {axis.label}"))
+        axis_reasons.append(reason or ("" if pairs else NO_GROUP))
     return _Prepared(
         data, positions, sign * values[positions], accuracy[positions], tuple(axis_pairs), tuple(axis_reasons), reason
     )
@@ -494,9 +496,10 @@ def _pairs(data: pd.DataFrame, axis: Axis) -> _AxisPairs | None:
     first, second, sizes = [], [], []
     if rows.size:
         subset = data.iloc[rows]
+        values = pd.factorize(subset[axis.column], use_na_sentinel=False)[0]
         groups = subset.groupby(keys, dropna=False, sort=False).indices.values()
         for members in sorted(groups, key=lambda m: m[0]):  # groups in order of first appearance
-            if len(members) >= 2 and subset[axis.column].iloc[members].nunique(dropna=False) >= 2:
+            if len(members) >= 2 and np.unique(values[members]).size >= 2:
                 i, j = np.triu_indices(len(members), 1)
                 first.append(rows[members[i]])
                 second.append(rows[members[j]])
@@ -606,7 +609,7 @@ def _intervals(
     present = ~np.isnan(point[: len(AXES)])
     n_groups.append(int(np.asarray(n_groups)[present].sum()))
     n_pairs.append(int(np.asarray(n_pairs)[present].sum()))
-    reasons.append("" if present.any() else "no axis")
+    reasons.append("" if present.any() else NO_AXIS)
 
     defined = ~np.isnan(boot)
     lo, hi = np.full(len(CELLS), np.nan), np.full(len(CELLS), np.nan)
@@ -640,7 +643,7 @@ def _missing_cells(reason: str) -> pd.DataFrame:
             "n_axes": pd.array([pd.NA] * len(AXES) + [0], dtype="Int64"),
             "few_pairs": False,
             "n_resamples": 0,
-            "missing_reason": [reason] * len(AXES) + ["no axis"],
+            "missing_reason": [reason] * len(AXES) + [NO_AXIS],
         },
         index=pd.Index(CELLS, name="cell"),
     )

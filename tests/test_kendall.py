@@ -455,7 +455,7 @@ def test_interval_equals_a_direct_slow_bootstrap():
             assert (row.lo, row.hi) == tuple(np.quantile(slow[:, c], PERCENTILES_95)), cell  # exactly
             assert row.n_resamples == n_resamples and row.lo < row.hi
         else:
-            assert np.isnan(row.lo) and row.missing_reason.startswith("no group with 2 values of"), cell
+            assert np.isnan(row.lo) and row.missing_reason == "no group with 2 values of the axis", cell
     point = _slow_cells(df, measure, df["test_acc"].to_numpy())
     assert cells.loc["total", "value"] == pytest.approx(point[-1], abs=1e-12)
     # the interval resamples both sources: without either, it changes
@@ -533,8 +533,8 @@ def test_groups_and_pairs_counted_exactly():
     assert star_cells.loc["dropout", ["n_groups", "n_pairs", "few_pairs"]].tolist() == [1, 3, False]
     assert star_cells.loc["width", ["n_groups", "n_pairs", "few_pairs"]].tolist() == [1, 1, True]
     assert star_cells.loc["total"].tolist()[3:6] == [3, 5, 3]
-    assert star_cells.loc["learning_rate", "missing_reason"] == "no group with 2 values of learning rate"
-    assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["total", "missing_reason"] == "no axis"
+    assert star_cells.loc["learning_rate", "missing_reason"] == "no group with 2 values of the axis"
+    assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["total", "missing_reason"] == "no axis present"
     assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["depth", "missing_reason"] == "no fitted model"
 
 
@@ -551,7 +551,7 @@ def test_interval_table_and_writers(tmp_path):
     assert list(table.columns) == list(INTERVAL_COLUMNS) and len(table) == 4 * 9
     single = granulated_kendall_intervals(df, "c3", correct=correct, n_resamples=50, seed=1)
     pd.testing.assert_frame_equal(table.loc["c3"], single)  # the same draws for every measure
-    assert table.loc[("c2", "total"), "missing_reason"] == "no axis"
+    assert table.loc[("c2", "total"), "missing_reason"] == "no axis present"
     assert table.loc[("c2", "width"), "missing_reason"] == "measure not computed"
     assert table.loc[("c1", "width"), "missing_reason"] == "no value of the measure"
 
@@ -566,7 +566,7 @@ def test_interval_table_and_writers(tmp_path):
     lr_cell = f"{c3.loc['learning_rate', 'value']:.2f} [{c3.loc['learning_rate', 'lo']:.2f}, "
     row = next(line for line in md if line.startswith("| c3 "))
     assert lr_cell in row and "(2/8 axes)" in row
-    assert "n/a (no group with 2 values of width)" in row
+    assert "n/a (no group with 2 values of the axis)" in row
     assert "n/a (measure not computed)" in next(line for line in md if line.startswith("| c2 "))
     assert any(line.startswith("[lo, hi]: 95% percentile bootstrap interval, 50 resamples of the test images and "
                                "of the seeds within each configuration (seed 1).") for line in md)  # fmt: skip
