@@ -1,35 +1,59 @@
-"""Kendall coefficients between a measure and test accuracy, plain and granulated (SPEC §8, paper §3.2).
+"""Kendall coefficients between a measure and test accuracy, plain and granulated, with bootstrap intervals
+(SPEC §8, §11, paper §3.2).
 
 Definitions
 -----------
-Kendall's tau-a over n models with measure values x and test accuracies y::
+Kendall's tau-a over n models with measure values x and test accuracies y (SPEC §8, ``ties="spec"``)::
 
     tau_a(x, y) = 1 / (n (n - 1)) * sum_{i != j} sign(x_i - x_j) * sign(y_i - y_j)
 
 a mean over the n (n - 1) ordered pairs, where a tie in x or in y contributes 0 (sign(0) = 0). It lies in [-1, 1].
-(The authors' ``kendal_coefficient.py`` uses ``math.copysign(1, 0) = +1``, so a tie counts as concordant there, and
-it skips pairs identical in both values; SPEC §8 follows the paper's text: ties count 0, all ordered pairs.)
+
+The authors' ``kendal_coefficient.py`` (``ties="authors"``) loops over the ordered pairs, *skips those identical in
+both values* (``(m1, t1) == (m2, t2)``, which also skips i == j) and multiplies ``math.copysign(1, d)`` factors,
+which are +1 for d = 0. A pair tied in one value only thus gives +s in one order and -s in the other: it adds 0 to
+the sum, as here, but stays in the count; a pair tied in both values leaves the count. Their coefficient is::
+
+    tau_authors(x, y) = sum_{i != j} sign(x_i - x_j) sign(y_i - y_j) / (n (n - 1) - #{i != j: x_i = x_j, y_i = y_j})
+
+e.g. x = [1, 1, 3], y = [1, 1, 2]: 4/6 = 0.667 here, 4/4 = 1.0 theirs. It is undefined when every pair is tied in
+both values (their code divides by zero); such a group is left out of the mean.
 
 Granulated Kendall (Jiang et al. 2020): for a hyperparameter axis h, keep the models satisfying h's filter (the
 coupled axis held at the value where h is varied, e.g. weight decay 0 for the learning rate), group them by
-every *other* hyperparameter column (and by dataset and architecture when present), and average tau-a over the
+every *other* hyperparameter column (and by dataset and architecture when present), and average tau over the
 groups::
 
-    psi_h = 1 / |G_h| * sum_{g in G_h} tau_a(orientation * measure[g], test_acc[g])
+    psi_h = 1 / |G_h| * sum_{g in G_h} tau(orientation * measure[g], test_acc[g])
 
 where G_h are the groups of >= 2 models taking >= 2 distinct values of h (on the paper's grid, without replicates,
 every group of >= 2 models does; the extra condition only keeps groups of pure replicates, which say nothing
-about h, out of star designs). An axis with no such group is *missing* (``None``), never 0. The total is::
+about h, out of star designs). An axis with no such group is *missing*, never 0. The total is::
 
     total = mean of psi_h over the axes that are present
 
 (the paper always has all 8 present; averaging over the present ones is this module's choice, so that one empty
-axis does not hide the others; the table shows which axes were missing). Replicates of one configuration
+axis does not hide the others; the tables say over how many axes a total is). Replicates of one configuration
 (different seeds) fall in the same group and their pairs count like any other pair, as in the authors' code.
 
-Orientation: intraclass measures (c1-c4) are expected to grow with test accuracy (+1); sharpness measures are
-complexities, negated before ranking (-1). A positive coefficient therefore always means "ranks the models the
-right way" (Tables 1-3).
+Intervals (SPEC §11)
+--------------------
+:func:`granulated_kendall_intervals` and :func:`kendall_interval_table` give every cell (axis) and the total its
+number of groups and of model pairs (unordered; the total sums them over its axes, so a pair of replicates counts
+once per axis) and a percentile bootstrap interval. Each resample redraws, where the study has them:
+
+* the test images: n_test images drawn with replacement (:func:`draw_test_images`, one draw shared by every run),
+  every run's test accuracy recomputed as its mean correctness over the drawn images;
+* the seeds: within each configuration (all hyperparameters, dataset and architecture equal), its replicates drawn
+  with replacement (:func:`draw_replicates`); a replicate's measure and accuracy move together.
+
+The point estimate stays the plain granulated value; a resample recomputes every cell on the same groups. A
+replicate drawn twice is one model, not a pair: the pairs of a run with its own copy are left out of the resample's
+coefficients (counted 0 they would pull every resample towards 0; a measure ranking the models perfectly keeps 1).
+
+Orientation (:data:`intraclass.registry.MEASURES`): intraclass measures (c1-c4) are expected to grow with test
+accuracy (+1); sharpness measures are complexities, negated before ranking (-1). A positive coefficient therefore
+always means "ranks the models the right way" (Tables 1-3).
 """
 
 from __future__ import annotations
@@ -37,66 +61,53 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .grid import HYPERPARAMETERS
+from .registry import MEASURES
 from .storage import write_text
 
 __all__ = [
     "AXES",
     "Axis",
-    "INTRACLASS_MEASURES",
-    "LABELS_LATEX",
-    "LABELS_MARKDOWN",
-    "ORIENTATION",
-    "SHARPNESS_MEASURES",
+    "INTERVAL_COLUMNS",
+    "MIN_PAIRS",
+    "RESAMPLE_SOURCES",
+    "TIES",
     "TOTAL",
+    "draw_replicates",
+    "draw_test_images",
     "granulated_kendall",
+    "granulated_kendall_intervals",
+    "interval_latex",
+    "interval_markdown",
+    "kendall_interval_table",
     "kendall_table",
     "kendall_tau_a",
     "select_models",
+    "write_kendall_interval_tables",
     "write_kendall_tables",
 ]
 
 ACCURACY = "test_acc"
 TOTAL = "total"
-INTRACLASS_MEASURES = ("c1", "c2", "c3", "c4")
-SHARPNESS_MEASURES = ("inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp")
-
-# +1: larger predicts higher test accuracy; -1: a complexity, negated before ranking.
-ORIENTATION: Mapping[str, int] = {
-    **{m: +1 for m in INTRACLASS_MEASURES},
-    **{m: -1 for m in SHARPNESS_MEASURES},
-}
-
-LABELS_LATEX: Mapping[str, str] = {
-    "c1": "$c_1$",
-    "c2": "$c_2$",
-    "c3": "$c_3$",
-    "c4": "$c_4$",
-    "inv_sigma_p": "$1/\\sigma'$",
-    "inv_sigma_pp": "$1/\\sigma''$",
-    "inv_alpha_p": "$1/\\alpha'$",
-    "inv_alpha_pp": "$1/\\alpha''$",
-}
-LABELS_MARKDOWN: Mapping[str, str] = {
-    "c1": "c1",
-    "c2": "c2",
-    "c3": "c3",
-    "c4": "c4",
-    "inv_sigma_p": "1/σ'",
-    "inv_sigma_pp": "1/σ''",
-    "inv_alpha_p": "1/α'",
-    "inv_alpha_pp": "1/α''",
-}
+TIES = ("spec", "authors")
+Ties = Literal["spec", "authors"]
+RESAMPLE_SOURCES = ("test_images", "seeds")
+MIN_PAIRS = 3  # a cell on fewer model pairs is flagged (SPEC §11)
+INTERVAL_COLUMNS = ("value", "lo", "hi", "n_groups", "n_pairs", "n_axes", "few_pairs", "n_resamples", "missing_reason")
 MISSING_MARKDOWN = "n/a"
 MISSING_LATEX = "--"
+FEW_PAIRS_MARKDOWN = "†"
+FEW_PAIRS_LATEX = "$^\\dagger$"
+NO_GROUP = "no group with 2 values of the axis"
+NO_AXIS = "no axis present"
 
 
 @dataclass(frozen=True)
@@ -133,19 +144,22 @@ AXES: tuple[Axis, ...] = (
     Axis("depth", "depth", "depth", "width", 1.0),
 )
 AXIS_NAMES: tuple[str, ...] = tuple(axis.name for axis in AXES)
+CELLS: tuple[str, ...] = (*AXIS_NAMES, TOTAL)
 GROUP_CONTEXT = ("dataset", "arch")  # grouped on too when present: never compare models of different pairs
 
 
 # --------------------------------------------------------------------------------------------------------------
-# tau-a
+# tau
 
 
-def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
+def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, ties: Ties = "spec") -> float:
     """Kendall's tau-a: ``1/(n(n-1)) * sum_{i != j} sign(x_i - x_j) * sign(y_i - y_j)``; ties count 0.
 
-    ``x`` and ``y`` are 1-D, of equal length n >= 2, finite. Vectorised (O(n^2) memory, fine for a few thousand
-    models).
+    ``ties="authors"``: the same sum over the ordered pairs *not identical in both values* (the authors'
+    ``kendall_coeff``, see the module docstring); a ValueError if every pair is. ``x`` and ``y`` are 1-D, of equal
+    length n >= 2, finite. Vectorised (O(n^2) memory, fine for a few thousand models).
     """
+    _check_ties(ties)
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     if xa.ndim != 1 or ya.ndim != 1:
@@ -162,38 +176,17 @@ def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarr
     sx = np.sign(xa[:, None] - xa[None, :])
     sy = np.sign(ya[:, None] - ya[None, :])
     # the diagonal (i == j) is 0 in both, so summing the full matrix sums over i != j
-    return float((sx * sy).sum() / (n * (n - 1)))
+    concordance = float((sx * sy).sum())
+    if ties == "spec":
+        return concordance / (n * (n - 1))
+    counted = n * (n - 1) - int(((sx == 0) & (sy == 0)).sum() - n)  # the diagonal is tied in both: not a pair
+    if counted == 0:
+        raise ValueError("kendall_tau_a: every pair is identical in both values; the authors' tau is undefined")
+    return concordance / counted
 
 
 # --------------------------------------------------------------------------------------------------------------
 # model selection
-
-
-def _require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} needs a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}; have {list(df.columns)}")
-
-
-def _as_bool(series: pd.Series) -> pd.Series:
-    """Booleans from bool, 0/1 or 'true'/'false' columns (as CSV round trips may give); NaN counts as False."""
-    if series.dtype == bool:
-        return series
-    mapping = {"true": True, "false": False, "1": True, "0": False, "": False, "nan": False}
-
-    def convert(value: Any) -> bool:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
-            return bool(value)
-        key = str(value).strip().lower()
-        if key not in mapping:
-            raise ValueError(f"cannot read {value!r} as a boolean (column {series.name!r})")
-        return mapping[key]
-
-    return series.map(convert).astype(bool)
 
 
 def select_models(df: pd.DataFrame, min_train_acc: float = 0.99) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -232,95 +225,161 @@ def select_models(df: pd.DataFrame, min_train_acc: float = 0.99) -> tuple[pd.Dat
 # granulated Kendall
 
 
-def _orientation(measure: str, orientation: int | None) -> int:
-    if orientation is None:
-        if measure not in ORIENTATION:
-            raise ValueError(
-                f"unknown measure {measure!r}: pass orientation=+1 or -1, or use one of {list(ORIENTATION)}"
-            )
-        return ORIENTATION[measure]
-    if orientation not in (1, -1):
-        raise ValueError(f"orientation must be +1 or -1, got {orientation!r}")
-    return int(orientation)
-
-
-def granulated_kendall(df: pd.DataFrame, measure: str, orientation: int | None = None) -> dict[str, float | None]:
+def granulated_kendall(
+    df: pd.DataFrame, measure: str, orientation: int | None = None, ties: Ties = "spec"
+) -> dict[str, float | None]:
     """Granulated Kendall coefficients of ``measure`` against ``test_acc``:
     ``{axis name: psi_h or None, "total": ...}``.
 
-    ``psi_h`` is the mean tau-a over the groups of models agreeing on every hyperparameter but h (restricted by h's
+    ``psi_h`` is the mean tau over the groups of models agreeing on every hyperparameter but h (restricted by h's
     filter, see :data:`AXES`) with >= 2 models and >= 2 values of h; ``None`` if there is no such group. ``total``
-    is the mean of the present psi_h (``None`` if none is). ``orientation`` defaults to :data:`ORIENTATION`; the
-    measure is multiplied by it before ranking. Pass the *kept* models of :func:`select_models`; rows whose
-    measure is NaN are left out with a warning (a column that is NaN throughout, e.g. c1 on a data set without
-    subclasses, gives all-missing silently).
+    is the mean of the present psi_h (``None`` if none is). ``orientation`` defaults to the measure's in
+    :data:`intraclass.registry.MEASURES`; the measure is multiplied by it before ranking. ``ties``: ``"spec"``
+    (SPEC §8) or ``"authors"`` (module docstring). Pass the *kept* models of the run selection; rows whose measure
+    is NaN are left out with a warning (a column that is NaN throughout, e.g. c1 on a data set without subclasses,
+    gives all-missing silently).
     """
+    _check_ties(ties)
     sign = _orientation(measure, orientation)
-    _require_columns(df, (measure, ACCURACY, *HYPERPARAMETERS), "granulated_kendall")
-    values = pd.to_numeric(df[measure], errors="coerce")
-    accuracy = pd.to_numeric(df[ACCURACY], errors="coerce")
-    bad_acc = ~np.isfinite(accuracy.to_numpy(dtype=float))
-    if bad_acc.any():
-        first = df.index[bad_acc][0]
-        raise ValueError(
-            f"granulated_kendall: test_acc of row {first!r} is {df.loc[first, ACCURACY]!r}; run select_models first"
-        )
-    finite = np.isfinite(values.to_numpy(dtype=float))
-    if finite.any() and not finite.all():
-        ids = list(df.loc[~finite, "run_id"]) if "run_id" in df.columns else list(df.index[~finite])
-        warnings.warn(
-            f"granulated_kendall: {measure} is missing for {len(ids)} model(s), left out: {ids[:10]}", stacklevel=2
-        )
-    data = df.loc[finite].assign(_measure=sign * values[finite], _acc=accuracy[finite])
-    context = [c for c in GROUP_CONTEXT if c in data.columns]
-
-    result: dict[str, float | None] = {}
-    for axis in AXES:
-        rows = data.loc[axis.mask(data)] if len(data) else data
-        keys = context + [c for c in HYPERPARAMETERS if c != axis.column]
-        taus = [
-            kendall_tau_a(group["_measure"], group["_acc"])
-            for _, group in (rows.groupby(keys, dropna=False, sort=False) if len(rows) else [])
-            if len(group) >= 2 and group[axis.column].nunique(dropna=False) >= 2
-        ]
-        result[axis.name] = float(np.mean(taus)) if taus else None
-    present = [v for v in result.values() if v is not None]
-    result[TOTAL] = float(np.mean(present)) if present else None
-    return result
+    prepared = _prepare(df, measure, sign, "granulated_kendall")
+    if prepared.reason:
+        return dict.fromkeys(CELLS)
+    point = _cells(prepared.axis_pairs, prepared.oriented[None, :], prepared.accuracy[None, :], ties)[0]
+    return {cell: None if np.isnan(v) else float(v) for cell, v in zip(CELLS, point, strict=True)}
 
 
-def _measure_order(measures: Iterable[str]) -> list[str]:
-    """Intraclass measures first, then sharpness measures, then any others; stable within each group."""
-    measures = list(dict.fromkeys(measures))
-    for m in measures:
-        if m not in ORIENTATION:
-            raise ValueError(f"unknown measure {m!r}; known measures: {list(ORIENTATION)}")
-
-    def rank(m: str) -> int:
-        return 0 if m in INTRACLASS_MEASURES else 1
-
-    return sorted(measures, key=rank)
-
-
-def kendall_table(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
-    """Granulated Kendall table: rows = measures (intraclass first, then sharpness), columns = the 8 axes + total.
+def kendall_table(df: pd.DataFrame, measures: Iterable[str], ties: Ties = "spec") -> pd.DataFrame:
+    """Granulated Kendall table of point values: rows = measures (in :data:`intraclass.registry.MEASURES` order),
+    columns = the 8 axes + total.
 
     Missing coefficients are NaN. A known measure whose column is absent from ``df`` (c1/c2 on a data set without
     subclasses) gets a row of NaN, like a column that is NaN throughout.
     """
-    order = _measure_order(measures)
-    if not order:
-        raise ValueError("kendall_table needs at least one measure")
-    columns = [*AXIS_NAMES, TOTAL]
+    order = _measure_order(measures, "kendall_table")
     rows = {}
     for m in order:
         if m in df.columns:
-            scores = granulated_kendall(df, m)
-            rows[m] = [np.nan if scores[c] is None else scores[c] for c in columns]
+            scores = granulated_kendall(df, m, ties=ties)
+            rows[m] = [np.nan if scores[c] is None else scores[c] for c in CELLS]
         else:
-            rows[m] = [np.nan] * len(columns)
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns).astype(float)
+            rows[m] = [np.nan] * len(CELLS)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(CELLS)).astype(float)
     table.index.name = "measure"
+    return table
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bootstrap intervals (SPEC §11)
+
+
+def draw_test_images(n_test: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """The test images of each resample: ``(n_resamples, n_test)`` indices drawn with replacement (int32).
+
+    Seeded by the first child of ``SeedSequence(seed)``, so the draw does not depend on whether the seeds are
+    resampled too.
+    """
+    _check_positive_int(n_test, "n_test")
+    _check_positive_int(n_resamples, "n_resamples")
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
+    return rng.integers(0, n_test, size=(n_resamples, n_test), dtype=np.int32)
+
+
+def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) -> np.ndarray | None:
+    """Each resample's replicates: ``(n_resamples, len(df))`` row positions, where position ``r`` of a resample
+    holds a row drawn with replacement among the replicates of row ``r``'s configuration (its rows agreeing on
+    every hyperparameter, dataset and architecture); ``None`` if no configuration has 2 replicates.
+
+    Seeded by the second child of ``SeedSequence(seed)``. A ``replicate`` column, when present, must not repeat
+    within a configuration (two rows of one configuration and seed are a duplicated run).
+    """
+    _check_positive_int(n_resamples, "n_resamples")
+    keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
+    _require_columns(df, HYPERPARAMETERS, "draw_replicates")
+    configuration = df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    if "replicate" in df.columns:
+        twice = df.assign(_cfg=configuration).duplicated(["_cfg", "replicate"], keep=False).to_numpy()
+        if twice.any():
+            ids = list(df.loc[twice, "run_id"]) if "run_id" in df.columns else list(df.index[twice])
+            raise ValueError(f"draw_replicates: rows {ids[:10]} repeat a configuration and replicate")
+    sizes = np.bincount(configuration)
+    if len(df) == 0 or sizes.max() < 2:
+        return None
+    by_configuration = np.argsort(configuration, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    picks = rng.integers(0, sizes[configuration], size=(n_resamples, len(df)))
+    return by_configuration[starts[configuration] + picks]
+
+
+def granulated_kendall_intervals(
+    df: pd.DataFrame,
+    measure: str,
+    orientation: int | None = None,
+    correct: np.ndarray | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    ties: Ties = "spec",
+    resample: Collection[str] = RESAMPLE_SOURCES,
+) -> pd.DataFrame:
+    """Granulated Kendall of one measure with, per cell, its groups, pairs and a percentile bootstrap interval.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The kept models (one row per run): the measure, ``test_acc``, the 8 hyperparameters (and ``dataset``,
+        ``arch``, ``replicate`` when present).
+    measure, orientation, ties
+        As :func:`granulated_kendall`.
+    correct : array of shape (len(df), n_test), optional
+        Per-image test correctness of each run, rows aligned with ``df`` (row means must equal ``test_acc`` up to
+        one image). ``None``: the test images are not resampled.
+    n_resamples, seed, confidence
+        Bootstrap size, seed (:func:`draw_test_images`, :func:`draw_replicates`) and interval level.
+    resample : subset of ("test_images", "seeds")
+        Noise sources to resample where the data have them (test images: ``correct`` given; seeds: a configuration
+        with >= 2 replicates).
+
+    Returns
+    -------
+    DataFrame indexed by cell (the 8 axis names, then ``"total"``) with columns :data:`INTERVAL_COLUMNS`:
+    ``value`` (the plain granulated coefficient), ``lo``/``hi`` (percentiles (1 -/+ confidence)/2 of the resampled
+    coefficients; NaN if nothing is resampled), ``n_groups``, ``n_pairs`` (unordered model pairs), ``n_axes`` (total
+    only: axes present), ``few_pairs`` (``n_pairs < MIN_PAIRS``), ``n_resamples`` (resamples where the cell is
+    defined), ``missing_reason`` ("" for a present cell). ``attrs`` records confidence, ties, seed and the sources
+    resampled.
+    """
+    sign = _orientation(measure, orientation)
+    options = _check_interval_options(n_resamples, confidence, ties, resample)
+    hits = _test_hits(df, correct, n_resamples, seed) if "test_images" in options else None
+    cells = _intervals(df, measure, sign, hits, n_resamples, seed, confidence, ties, "seeds" in options)
+    cells.attrs = _interval_attrs(df, hits, n_resamples, seed, confidence, ties, "seeds" in options)
+    return cells
+
+
+def kendall_interval_table(
+    df: pd.DataFrame,
+    measures: Iterable[str],
+    correct: np.ndarray | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    ties: Ties = "spec",
+    resample: Collection[str] = RESAMPLE_SOURCES,
+) -> pd.DataFrame:
+    """:func:`granulated_kendall_intervals` of several registered measures (their registry orientation), indexed by
+    (measure, cell), measures in registry order. The test-image draws (and the accuracies recomputed on them) are
+    shared by every measure. A measure whose column is absent gets n/a cells ("measure not computed").
+    """
+    order = _measure_order(measures, "kendall_interval_table")
+    options = _check_interval_options(n_resamples, confidence, ties, resample)
+    hits = _test_hits(df, correct, n_resamples, seed) if "test_images" in options else None
+    frames = [
+        _intervals(df, m, MEASURES[m].orientation, hits, n_resamples, seed, confidence, ties, "seeds" in options)
+        for m in order
+    ]
+    table = pd.concat(frames, keys=order, names=["measure", "cell"])
+    table.attrs = _interval_attrs(df, hits, n_resamples, seed, confidence, ties, "seeds" in options)
     return table
 
 
@@ -328,53 +387,492 @@ def kendall_table(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
 # writers
 
 
-def _formatted(table: pd.DataFrame, missing: str, labels: Mapping[str, str], digits: int) -> pd.DataFrame:
-    """Cells as strings rounded to ``digits`` (no "-0.00"), missing as ``missing``; readable row/column labels."""
-    axis_labels = {axis.name: axis.label for axis in AXES}
-    out = table.apply(
-        lambda col: col.map(lambda v: missing if pd.isna(v) else f"{round(v, digits) + 0.0:.{digits}f}")
-    ).astype(object)
-    out.index = [labels.get(m, m) for m in table.index]
-    out.index.name = "measure"
-    out.columns = [axis_labels.get(c, c) for c in table.columns]
-    return out
-
-
-def _latex(table: pd.DataFrame, digits: int) -> str:
-    """booktabs tabular with a \\midrule between intraclass and sharpness rows (written by hand: pandas'
-    to_latex needs jinja2 and cannot place a rule between row groups)."""
-    cells = _formatted(table, MISSING_LATEX, LABELS_LATEX, digits)
-    lines = [
-        "\\begin{tabular}{l" + "r" * len(cells.columns) + "}",
-        "\\toprule",
-        " & ".join(["Measure", *(str(c).replace("_", "\\_") for c in cells.columns)]) + " \\\\",
-        "\\midrule",
-    ]
-    previous_group = None
-    for measure, (label, row) in zip(table.index, cells.iterrows(), strict=False):
-        group = measure in INTRACLASS_MEASURES
-        if previous_group is not None and group != previous_group:
-            lines.append("\\midrule")
-        previous_group = group
-        lines.append(" & ".join([str(label), *row.tolist()]) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", ""]
-    return "\n".join(lines)
-
-
 def write_kendall_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
-    """Write ``<stem>.csv`` (full precision, missing = empty), ``<stem>.md`` (missing = "n/a") and ``<stem>.tex``
-    (booktabs, missing = "--"), each atomically. Returns the three paths."""
+    """Write a :func:`kendall_table` as ``<stem>.csv`` (full precision, missing = empty), ``<stem>.md`` (missing =
+    "n/a") and ``<stem>.tex`` (booktabs, missing = "--"), each atomically. Returns the three paths."""
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise ValueError("write_kendall_tables needs a non-empty DataFrame from kendall_table")
-    unknown = [c for c in table.columns if c not in (*AXIS_NAMES, TOTAL)]
+    unknown = [c for c in table.columns if c not in CELLS]
     if unknown:
-        raise ValueError(f"write_kendall_tables: unexpected column(s) {unknown}; expected {[*AXIS_NAMES, TOTAL]}")
-    stem = Path(stem)
-    csv_path, md_path, tex_path = (stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex"))
+        raise ValueError(f"write_kendall_tables: unexpected column(s) {unknown}; expected {list(CELLS)}")
+    csv_path, md_path, tex_path = _paths(stem)
     csv = table.copy()
     csv.index.name = "measure"
     write_text(csv_path, csv.to_csv(na_rep=""))
-    md = _formatted(table, MISSING_MARKDOWN, LABELS_MARKDOWN, digits)
-    write_text(md_path, md.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(md.columns))) + "\n")
-    write_text(tex_path, _latex(table, digits))
+    cells = table.apply(lambda col: col.map(lambda v: MISSING_MARKDOWN if pd.isna(v) else _number(v, digits)))
+    write_text(md_path, _markdown_grid(cells.astype(object)) + "\n")
+    cells = table.apply(lambda col: col.map(lambda v: MISSING_LATEX if pd.isna(v) else _number(v, digits)))
+    write_text(tex_path, "\n".join(_latex_grid(cells.astype(object))) + "\n")
     return [csv_path, md_path, tex_path]
+
+
+def interval_markdown(table: pd.DataFrame, digits: int = 2) -> str:
+    """A :func:`kendall_interval_table` as Markdown: a row per measure, a column per axis and the total, cells
+    ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/8 axes)`` after a total
+    over fewer than 8 axes; ``n/a (reason)``), then a legend."""
+    wide = _interval_cells(table, digits, latex=False)
+    return "\n".join([_markdown_grid(wide), "", *_legend(table, latex=False)]) + "\n"
+
+
+def interval_latex(table: pd.DataFrame, digits: int = 2) -> str:
+    """A :func:`kendall_interval_table` as a booktabs tabular (cells as :func:`interval_markdown`, a letter after
+    ``n/a`` for its reason), then the legend in ``\\footnotesize``."""
+    wide = _interval_cells(table, digits, latex=True)
+    legend = _legend(table, latex=True)
+    return "\n".join([*_latex_grid(wide), "", "\\par\\smallskip{\\footnotesize", *legend, "}"]) + "\n"
+
+
+def write_kendall_interval_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
+    """Write a :func:`kendall_interval_table` as ``<stem>.csv`` (long: measure, cell and every number of
+    :data:`INTERVAL_COLUMNS` in columns, missing numbers empty), ``<stem>.md`` (:func:`interval_markdown`) and
+    ``<stem>.tex`` (:func:`interval_latex`), each atomically. Returns the three paths."""
+    _check_interval_table(table)
+    csv_path, md_path, tex_path = _paths(stem)
+    write_text(csv_path, table.to_csv(na_rep=""))
+    write_text(md_path, interval_markdown(table, digits))
+    write_text(tex_path, interval_latex(table, digits))
+    return [csv_path, md_path, tex_path]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: data and pairs
+
+
+@dataclass(frozen=True)
+class _AxisPairs:
+    """The model pairs one axis compares: ``first[p]``, ``second[p]`` (row positions), grouped contiguously;
+    ``starts`` are the groups' first pairs (for ``np.add.reduceat``), ``sizes`` their numbers of pairs."""
+
+    first: np.ndarray
+    second: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One measure's rows: oriented measure and accuracy (finite), their positions in the input frame, the pairs
+    of each axis (``None``: no group, reason in ``axis_reasons``); ``reason`` non-empty when nothing can be
+    ranked."""
+
+    data: pd.DataFrame
+    positions: np.ndarray
+    oriented: np.ndarray
+    accuracy: np.ndarray
+    axis_pairs: tuple[_AxisPairs | None, ...]
+    axis_reasons: tuple[str, ...]
+    reason: str = ""
+
+
+def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str) -> _Prepared:
+    _require_columns(df, (measure, ACCURACY, *HYPERPARAMETERS), what)
+    values = pd.to_numeric(df[measure], errors="coerce").to_numpy(dtype=float)
+    accuracy = pd.to_numeric(df[ACCURACY], errors="coerce").to_numpy(dtype=float)
+    bad_acc = ~np.isfinite(accuracy)
+    if bad_acc.any():
+        first = df.index[bad_acc][0]
+        raise ValueError(f"{what}: test_acc of row {first!r} is {df.loc[first, ACCURACY]!r}; select the runs first")
+    finite = np.isfinite(values)
+    if finite.any() and not finite.all():
+        ids = list(df.loc[~finite, "run_id"]) if "run_id" in df.columns else list(df.index[~finite])
+        warnings.warn(f"{what}: {measure} is missing for {len(ids)} model(s), left out: {ids[:10]}", stacklevel=3)
+    positions = np.flatnonzero(finite)
+    data = df.iloc[positions]
+    reason = "no fitted model" if len(df) == 0 else "" if finite.any() else "no value of the measure"
+    axis_pairs, axis_reasons = [], []
+    for axis in AXES:
+        pairs = None if reason else _pairs(data, axis)
+        axis_pairs.append(pairs)
+        axis_reasons.append(reason or ("" if pairs else NO_GROUP))
+    return _Prepared(
+        data, positions, sign * values[positions], accuracy[positions], tuple(axis_pairs), tuple(axis_reasons), reason
+    )
+
+
+def _pairs(data: pd.DataFrame, axis: Axis) -> _AxisPairs | None:
+    """The pairs of the groups of ``axis`` (>= 2 models, >= 2 values of the axis), or None if there is none."""
+    rows = np.flatnonzero(axis.mask(data).to_numpy())
+    keys = [c for c in GROUP_CONTEXT if c in data.columns] + [c for c in HYPERPARAMETERS if c != axis.column]
+    first, second, sizes = [], [], []
+    if rows.size:
+        subset = data.iloc[rows]
+        values = pd.factorize(subset[axis.column], use_na_sentinel=False)[0]
+        groups = subset.groupby(keys, dropna=False, sort=False).indices.values()
+        for members in sorted(groups, key=lambda m: m[0]):  # groups in order of first appearance
+            if len(members) >= 2 and np.unique(values[members]).size >= 2:
+                i, j = np.triu_indices(len(members), 1)
+                first.append(rows[members[i]])
+                second.append(rows[members[j]])
+                sizes.append(i.size)
+    if not sizes:
+        return None
+    sizes_arr = np.asarray(sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes_arr)[:-1]])
+    return _AxisPairs(np.concatenate(first), np.concatenate(second), starts, sizes_arr)
+
+
+def _cells(
+    axis_pairs: Sequence[_AxisPairs | None],
+    measure: np.ndarray,
+    accuracy: np.ndarray,
+    ties: Ties,
+    runs: np.ndarray | None = None,
+) -> np.ndarray:
+    """Granulated Kendall of every row of ``measure`` and ``accuracy`` (each ``(B, n)``, or ``(1, n)`` broadcast):
+    ``(B, 9)``, the 8 axes then the total; NaN where undefined. Vectorised over rows and pairs.
+
+    ``runs`` (``(B, n)``, from :func:`draw_replicates`): the run behind each position; a pair of one run with its
+    own copy is one model, not a pair, and is left out (under the authors' ties it is out anyway: tied in both).
+    """
+    n_rows = max(measure.shape[0], accuracy.shape[0])
+    psi = np.full((n_rows, len(AXES)), np.nan)
+    for a, pairs in enumerate(axis_pairs):
+        if pairs is None:
+            continue
+        dm = np.sign(measure[:, pairs.first] - measure[:, pairs.second]).astype(np.int8)
+        da = np.sign(accuracy[:, pairs.first] - accuracy[:, pairs.second]).astype(np.int8)
+        concordance = np.add.reduceat((dm * da).astype(np.int64), pairs.starts, axis=1)
+        if ties == "authors":
+            left_out = (dm == 0) & (da == 0)
+        elif runs is not None:
+            left_out = runs[:, pairs.first] == runs[:, pairs.second]
+        else:
+            left_out = np.zeros((1, len(pairs.first)), dtype=bool)
+        counted = pairs.sizes - np.add.reduceat(left_out.astype(np.int64), pairs.starts, axis=1)
+        defined = counted > 0
+        taus = np.where(defined, concordance / np.maximum(counted, 1), 0.0)
+        n_defined = defined.sum(axis=1)
+        psi[:, a] = np.where(n_defined > 0, taus.sum(axis=1) / np.maximum(n_defined, 1), np.nan)
+    present = ~np.isnan(psi)
+    total = np.where(present.any(axis=1), np.nansum(psi, axis=1) / np.maximum(present.sum(axis=1), 1), np.nan)
+    return np.column_stack([psi, total])
+
+
+def _test_hits(df: pd.DataFrame, correct: np.ndarray | None, n_resamples: int, seed: int) -> np.ndarray | None:
+    """Each run's number of correct images in each test-image resample, ``(len(df), n_resamples)``; None without
+    ``correct``. A counts matrix times the correctness matrix, in blocks of resamples (exact: integers < 2^24)."""
+    if correct is None:
+        return None
+    correct = _check_correct(df, correct)
+    n_test = correct.shape[1]
+    draws = draw_test_images(n_test, n_resamples, seed)
+    as_float = correct.astype(np.float32)
+    hits = np.empty((len(df), n_resamples), dtype=np.float32)
+    block = max(1, 4_000_000 // n_test)
+    for start in range(0, n_resamples, block):
+        drawn = draws[start : start + block]
+        offsets = np.arange(len(drawn), dtype=np.int64)[:, None] * n_test
+        counts = np.bincount((drawn + offsets).ravel(), minlength=drawn.size).reshape(drawn.shape)
+        hits[:, start : start + len(drawn)] = as_float @ counts.T.astype(np.float32)
+    return hits.astype(np.int64)
+
+
+def _intervals(
+    df: pd.DataFrame,
+    measure: str,
+    sign: int,
+    hits: np.ndarray | None,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+    ties: Ties,
+    seeds: bool,
+) -> pd.DataFrame:
+    """One measure's cells (see :func:`granulated_kendall_intervals`); ``hits`` from :func:`_test_hits`."""
+    if measure not in df.columns:
+        return _missing_cells("measure not computed")
+    prepared = _prepare(df, measure, sign, "granulated_kendall_intervals")
+    if prepared.reason:
+        return _missing_cells(prepared.reason)
+    point = _cells(prepared.axis_pairs, prepared.oriented[None, :], prepared.accuracy[None, :], ties)[0]
+
+    oriented, accuracy = prepared.oriented[None, :], prepared.accuracy[None, :]
+    if hits is not None:
+        accuracy = hits[prepared.positions].T
+    replicates = draw_replicates(prepared.data, n_resamples, seed) if seeds else None
+    if replicates is not None:
+        oriented = prepared.oriented[replicates]
+        accuracy = np.take_along_axis(np.broadcast_to(accuracy, replicates.shape), replicates, axis=1)
+    resampled = hits is not None or replicates is not None
+    boot = (
+        _cells(prepared.axis_pairs, oriented, accuracy, ties, replicates)
+        if resampled
+        else np.full((0, len(CELLS)), np.nan)
+    )
+
+    n_groups = [0 if p is None else len(p.sizes) for p in prepared.axis_pairs]
+    n_pairs = [0 if p is None else int(p.sizes.sum()) for p in prepared.axis_pairs]
+    reasons = list(prepared.axis_reasons)
+    for a, value in enumerate(point[: len(AXES)]):
+        if np.isnan(value) and not reasons[a]:
+            reasons[a] = "every pair tied in both values"  # authors' ties only
+    present = ~np.isnan(point[: len(AXES)])
+    n_groups.append(int(np.asarray(n_groups)[present].sum()))
+    n_pairs.append(int(np.asarray(n_pairs)[present].sum()))
+    reasons.append("" if present.any() else NO_AXIS)
+
+    defined = ~np.isnan(boot)
+    lo, hi = np.full(len(CELLS), np.nan), np.full(len(CELLS), np.nan)
+    for c in np.flatnonzero(defined.any(axis=0) & ~np.isnan(point)):
+        lo[c], hi[c] = np.quantile(boot[defined[:, c], c], [(1 - confidence) / 2, (1 + confidence) / 2])
+    cells = pd.DataFrame(
+        {
+            "value": point,
+            "lo": lo,
+            "hi": hi,
+            "n_groups": n_groups,
+            "n_pairs": n_pairs,
+            "n_axes": pd.array([pd.NA] * len(AXES) + [int(present.sum())], dtype="Int64"),
+            "few_pairs": [not r and n < MIN_PAIRS for r, n in zip(reasons, n_pairs, strict=True)],
+            "n_resamples": np.where(np.isnan(point), 0, defined.sum(axis=0)),
+            "missing_reason": reasons,
+        },
+        index=pd.Index(CELLS, name="cell"),
+    )
+    return cells
+
+
+def _missing_cells(reason: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "value": np.nan,
+            "lo": np.nan,
+            "hi": np.nan,
+            "n_groups": 0,
+            "n_pairs": 0,
+            "n_axes": pd.array([pd.NA] * len(AXES) + [0], dtype="Int64"),
+            "few_pairs": False,
+            "n_resamples": 0,
+            "missing_reason": [reason] * len(AXES) + [NO_AXIS],
+        },
+        index=pd.Index(CELLS, name="cell"),
+    )
+
+
+def _interval_attrs(
+    df: pd.DataFrame, hits: np.ndarray | None, n_resamples: int, seed: int, confidence: float, ties: Ties, seeds: bool
+) -> dict[str, Any]:
+    """What the intervals resampled (for the legend): ``resampled`` lists the sources the data had."""
+    with_seeds = seeds and len(df) > 0 and draw_replicates(df, 1, seed) is not None
+    sources = [s for s, used in zip(RESAMPLE_SOURCES, (hits is not None, with_seeds), strict=True) if used]
+    return {"confidence": confidence, "n_resamples": n_resamples, "seed": seed, "ties": ties, "resampled": sources}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: validation
+
+
+def _require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} needs a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; have {list(df.columns)}")
+
+
+def _as_bool(series: pd.Series) -> pd.Series:
+    """Booleans from bool, 0/1 or 'true'/'false' columns (as CSV round trips may give); NaN counts as False."""
+    if series.dtype == bool:
+        return series
+    mapping = {"true": True, "false": False, "1": True, "0": False, "": False, "nan": False}
+
+    def convert(value: Any) -> bool:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
+            return bool(value)
+        key = str(value).strip().lower()
+        if key not in mapping:
+            raise ValueError(f"cannot read {value!r} as a boolean (column {series.name!r})")
+        return mapping[key]
+
+    return series.map(convert).astype(bool)
+
+
+def _check_ties(ties: str) -> None:
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+
+
+def _check_positive_int(value: Any, name: str) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_interval_options(n_resamples: int, confidence: float, ties: str, resample: Collection[str]) -> set[str]:
+    _check_positive_int(n_resamples, "n_resamples")
+    _check_ties(ties)
+    if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if isinstance(resample, str) or not set(resample) <= set(RESAMPLE_SOURCES):
+        raise ValueError(f"resample must be a subset of {RESAMPLE_SOURCES}, got {resample!r}")
+    return set(resample)
+
+
+def _check_correct(df: pd.DataFrame, correct: np.ndarray) -> np.ndarray:
+    """``correct`` as a boolean ``(len(df), n_test)`` matrix whose row means are ``test_acc`` (to one image)."""
+    array = np.asarray(correct)
+    if array.ndim != 2 or array.shape[0] != len(df) or array.shape[1] == 0:
+        raise ValueError(f"correct must have shape ({len(df)}, n_test) (one row per run of df), got {array.shape}")
+    if array.dtype != bool:
+        if not np.isin(array, (0, 1)).all():
+            raise ValueError("correct must hold booleans or 0/1 (per-image test correctness)")
+        array = array.astype(bool)
+    if array.shape[1] >= 2**24:
+        raise ValueError(f"correct has {array.shape[1]} test images; at most 2^24 - 1 are supported")
+    if ACCURACY in df.columns:
+        stated = pd.to_numeric(df[ACCURACY], errors="coerce").to_numpy(dtype=float)
+        off = np.abs(array.mean(axis=1) - stated) > 1.0 / array.shape[1] + 1e-9
+        if off.any():
+            r = int(np.flatnonzero(off)[0])
+            run = df["run_id"].iloc[r] if "run_id" in df.columns else df.index[r]
+            raise ValueError(
+                f"correct row {r} ({run}) has accuracy {array[r].mean():.6f} but test_acc is {stated[r]:.6f}: "
+                "are the rows aligned with df?"
+            )
+    return array
+
+
+def _orientation(measure: str, orientation: int | None) -> int:
+    if orientation is None:
+        if measure not in MEASURES:
+            raise ValueError(f"unknown measure {measure!r}: pass orientation=+1 or -1, or use one of {list(MEASURES)}")
+        return MEASURES[measure].orientation
+    if orientation not in (1, -1):
+        raise ValueError(f"orientation must be +1 or -1, got {orientation!r}")
+    return int(orientation)
+
+
+def _measure_order(measures: Iterable[str], what: str) -> list[str]:
+    """The registered measures asked for, in registry (display) order."""
+    asked = list(dict.fromkeys(measures))
+    unknown = [m for m in asked if m not in MEASURES]
+    if unknown:
+        raise ValueError(f"{what}: unknown measure {unknown[0]!r}; registered measures: {list(MEASURES)}")
+    if not asked:
+        raise ValueError(f"{what} needs at least one measure")
+    return [m for m in MEASURES if m in asked]
+
+
+def _check_interval_table(table: pd.DataFrame) -> None:
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise ValueError("write_kendall_interval_tables needs a non-empty DataFrame from kendall_interval_table")
+    if list(table.index.names) != ["measure", "cell"] or list(table.columns) != list(INTERVAL_COLUMNS):
+        raise ValueError(
+            "expected a kendall_interval_table (index measure, cell; columns "
+            f"{list(INTERVAL_COLUMNS)}), got index {list(table.index.names)} and columns {list(table.columns)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: formatting
+
+
+def _paths(stem: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    stem = Path(stem)
+    csv_path, md_path, tex_path = (stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex"))
+    return csv_path, md_path, tex_path
+
+
+def _number(value: float, digits: int) -> str:
+    """``value`` rounded to ``digits`` decimals, never "-0.00"."""
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"
+
+
+def _interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
+    """The wide grid of formatted cells: a row per measure, a column per cell (8 axes, total)."""
+    _check_interval_table(table)
+    letters = _reason_letters(table) if latex else {}
+    few = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
+    grid: dict[str, list[str]] = {}
+    for measure_name in dict.fromkeys(table.index.get_level_values("measure")):
+        row = []
+        for cell in CELLS:
+            r = table.loc[(measure_name, cell)]
+            if r["missing_reason"]:
+                row.append(
+                    f"{MISSING_MARKDOWN}$^{{{letters[r['missing_reason']]}}}$"
+                    if latex
+                    else f"{MISSING_MARKDOWN} ({r['missing_reason']})"
+                )
+                continue
+            text = _number(r["value"], digits)
+            if not pd.isna(r["lo"]):
+                text += f" [{_number(r['lo'], digits)}, {_number(r['hi'], digits)}]"
+            if r["few_pairs"]:
+                text += few
+            if cell == TOTAL and r["n_axes"] < len(AXES):
+                text += f" ({r['n_axes']}/{len(AXES)} axes)"
+            row.append(text)
+        grid[measure_name] = row
+    return pd.DataFrame.from_dict(grid, orient="index", columns=list(CELLS))
+
+
+def _reason_letters(table: pd.DataFrame) -> dict[str, str]:
+    reasons = [r for r in dict.fromkeys(table["missing_reason"]) if r]
+    return {r: "abcdefghijklmnopqrstuvwxyz"[i % 26] for i, r in enumerate(reasons)}
+
+
+def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
+    """The lines under a table: what the brackets are, the marks, the ties, the n/a reasons (LaTeX)."""
+    attrs = table.attrs
+    sources = {"test_images": "the test images", "seeds": "the seeds within each configuration"}
+    resampled = [sources[s] for s in attrs.get("resampled", [])]
+    lines = []
+    if resampled:
+        lines.append(
+            f"[lo, hi]: {100 * attrs['confidence']:g}% percentile bootstrap interval, {attrs['n_resamples']:,} "
+            f"resamples of {' and of '.join(resampled)} (seed {attrs['seed']})."
+        )
+    elif attrs:
+        lines.append("No interval: the study has neither per-image test correctness nor replicates.")
+    if table["few_pairs"].any():
+        mark = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
+        lines.append(f"{mark} on fewer than {MIN_PAIRS} model pairs.")
+    if (table.xs(TOTAL, level="cell")["n_axes"] < len(AXES)).any():
+        lines.append(f"(k/{len(AXES)} axes): a total over the k axes present only.")
+    if attrs.get("ties") == "authors":
+        lines.append("Ties as in the authors' code: pairs identical in both values left out.")
+    if latex:
+        lines += [
+            f"{MISSING_MARKDOWN}$^{{{letter}}}$: {_latex_text(r)}." for r, letter in _reason_letters(table).items()
+        ]
+        lines = [line.replace("%", "\\%") if "$" not in line else line for line in lines]
+    # Markdown renders consecutive lines as one paragraph: end each with a hard break
+    return [line + "\\\\" if latex else line + "  " for line in lines]
+
+
+def _latex_text(text: str) -> str:
+    return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+
+
+def _markdown_grid(cells: pd.DataFrame) -> str:
+    """A Markdown pipe table: measures' Markdown labels as rows, the axes' labels and "total" as columns."""
+    out = cells.copy()
+    out.index = [MEASURES[m].markdown if m in MEASURES else m for m in cells.index]
+    out.index.name = "measure"
+    out.columns = [_cell_label(c) for c in cells.columns]
+    return out.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(out.columns)))
+
+
+def _latex_grid(cells: pd.DataFrame) -> list[str]:
+    """booktabs tabular lines, a \\midrule between measures of different stages (written by hand: pandas'
+    to_latex needs jinja2 and cannot place a rule between row groups)."""
+    lines = [
+        "\\begin{tabular}{l" + "r" * len(cells.columns) + "}",
+        "\\toprule",
+        " & ".join(["Measure", *(_latex_text(_cell_label(c)) for c in cells.columns)]) + " \\\\",
+        "\\midrule",
+    ]
+    previous_stage = None
+    for m, row in cells.iterrows():
+        stage = MEASURES[m].stage if m in MEASURES else None
+        if previous_stage is not None and stage != previous_stage:
+            lines.append("\\midrule")
+        previous_stage = stage
+        lines.append(" & ".join([MEASURES[m].latex if m in MEASURES else _latex_text(m), *row.tolist()]) + " \\\\")
+    return [*lines, "\\bottomrule", "\\end{tabular}"]
+
+
+def _cell_label(cell: str) -> str:
+    return {axis.name: axis.label for axis in AXES}.get(cell, cell)

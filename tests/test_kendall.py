@@ -9,15 +9,22 @@ from scipy.stats import kendalltau
 
 from intraclass.kendall import (
     AXES,
-    ORIENTATION,
+    INTERVAL_COLUMNS,
+    draw_replicates,
+    draw_test_images,
     granulated_kendall,
+    granulated_kendall_intervals,
+    kendall_interval_table,
     kendall_table,
     kendall_tau_a,
     select_models,
+    write_kendall_interval_tables,
     write_kendall_tables,
 )
 
 AXIS_NAMES = [a.name for a in AXES]
+CELL_NAMES = [*AXIS_NAMES, "total"]
+PERCENTILES_95 = [(1 - 0.95) / 2, (1 + 0.95) / 2]  # as computed, bit for bit
 MEASURES = ["c1", "c2", "c3", "c4", "inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp"]
 
 # SPEC §3: the paper's coupled axis values
@@ -113,7 +120,6 @@ def test_axes_are_the_papers_eight():
         "width",
         "depth",
     ]
-    assert ORIENTATION["c3"] == 1 and ORIENTATION["inv_alpha_pp"] == -1
 
 
 @pytest.mark.parametrize("arch", ["resnet", "vgg"])
@@ -144,8 +150,9 @@ def test_measure_following_only_the_learning_rate():
     assert scores["total"] == pytest.approx(1 / 8)
 
 
-def _naive_psi(df, measure_values, column, keep):
-    """Straight from SPEC §8: pairs loop over models agreeing on every other hyperparameter."""
+def _naive_psi(df, measure_values, column, keep, tau=None):
+    """Straight from SPEC §8: pairs loop over models agreeing on every other hyperparameter (``tau``: a function
+    of a group's measure values and accuracies instead of the ordered-pairs loop)."""
     others = [
         c
         for c in ["lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth"]
@@ -160,7 +167,9 @@ def _naive_psi(df, measure_values, column, keep):
             continue
         members = [j for j in range(len(configs)) if configs[j] == configs[i]]
         seen.update(members)
-        if len(members) >= 2:
+        if len(members) >= 2 and tau is not None:
+            taus += [t for t in [tau(m[members], acc[members])] if t is not None]
+        elif len(members) >= 2:
             s = sum(np.sign(m[a] - m[b]) * np.sign(acc[a] - acc[b]) for a in members for b in members if a != b)
             taus.append(s / (len(members) * (len(members) - 1)))
     return float(np.mean(taus))
@@ -270,7 +279,7 @@ def test_table_and_writers(tmp_path):
     df["c3"] = df["test_acc"]
     order = ["inv_sigma_p", "c3", "inv_alpha_pp", "c1", "c2", "c4", "inv_sigma_pp", "inv_alpha_p"]
     table = kendall_table(df, order)
-    assert list(table.index) == ["c3", "c1", "c2", "c4", "inv_sigma_p", "inv_alpha_pp", "inv_sigma_pp", "inv_alpha_p"]
+    assert list(table.index) == MEASURES  # registry order
     assert list(table.columns) == AXIS_NAMES + ["total"]
     assert (table.loc["c3"] == 1.0).all()
     assert table.notna().all().all() and ((table >= -1) & (table <= 1)).all().all()
@@ -288,7 +297,7 @@ def test_table_and_writers(tmp_path):
     md = paths[1].read_text().splitlines()
     assert len(md) == 2 + 8  # header, separator, 8 measures
     assert "learning rate" in md[0] and "total" in md[0]
-    assert md[2].split("|")[1].strip() == "c3" and "1.00" in md[2]
+    assert md[4].split("|")[1].strip() == "c3" and md[4].count("1.00") == 9
     assert any("1/σ''" in line for line in md)
 
     tex = paths[2].read_text()
@@ -298,7 +307,7 @@ def test_table_and_writers(tmp_path):
     midrule_at = [i for i, line in enumerate(lines) if line == "\\midrule"][1]
     assert lines[midrule_at - 1].startswith("$c_4$") and lines[midrule_at + 1].startswith("$1/\\sigma'$ ")
     assert "$c_1$" in tex and "$1/\\alpha''$" in tex
-    assert lines[4].startswith("$c_3$ & 1.00 & 1.00")
+    assert lines[6] == "$c_3$ & " + " & ".join(["1.00"] * 9) + " \\\\"
 
     # no "-0.00" from rounding a tiny negative value
     tiny = table.copy()
@@ -310,3 +319,283 @@ def test_table_and_writers(tmp_path):
     write_kendall_tables(table.iloc[:2], stem)
     assert len(paths[1].read_text().splitlines()) == 4
     assert sorted(os.listdir(stem.parent)) == ["table1.csv", "table1.md", "table1.tex"]
+
+
+# ----------------------------------------------------------------------------------------------- authors' ties
+
+
+def _authors_tau(x, y):
+    """The authors' kendall_coeff, restated: ordered pairs not identical in both values, copysign(1, 0) = +1;
+    None where they would divide by zero (every pair identical: such a group is left out)."""
+    total, count = 0.0, 0
+    for xi, yi in zip(x, y, strict=True):
+        for xj, yj in zip(x, y, strict=True):
+            if (xi, yi) != (xj, yj):
+                total += math.copysign(1, xi - xj) * math.copysign(1, yi - yj)
+                count += 1
+    return total / count if count else None
+
+
+def test_authors_ties_hand_case_and_brute_force():
+    # pair (0, 1) is identical in both values: counted 0 by SPEC §8 (4/6), dropped by the authors (4/4)
+    assert kendall_tau_a([1, 1, 3], [1, 1, 2]) == pytest.approx(2 / 3)
+    assert kendall_tau_a([1, 1, 3], [1, 1, 2], ties="authors") == 1.0
+    # a tie in one value only: +1 and -1 in its two orders, so 0 in the sum under both conventions, and counted
+    assert kendall_tau_a([1, 1, 2], [1, 2, 3], ties="authors") == pytest.approx(2 / 3)
+    rng = np.random.default_rng(5)
+    for n in (2, 3, 6, 11):
+        for _ in range(20):
+            x, y = rng.integers(0, 3, size=n).astype(float), rng.integers(0, 2, size=n).astype(float)
+            if len(set(zip(x, y, strict=True))) < 2:
+                with pytest.raises(ValueError, match="every pair is identical"):
+                    kendall_tau_a(x, y, ties="authors")
+                continue
+            assert kendall_tau_a(x, y, ties="authors") == pytest.approx(_authors_tau(x, y), abs=1e-12)
+    with pytest.raises(ValueError, match=r"ties must be one of \('spec', 'authors'\), got 'paper'"):
+        kendall_tau_a([1, 2], [1, 2], ties="paper")
+
+
+def test_granulated_authors_ties_match_brute_force():
+    df = paper_grid_df(seed=4)
+    rng = np.random.default_rng(4)
+    df["c2"] = rng.integers(0, 2, size=len(df)).astype(float)
+    df["test_acc"] = rng.integers(0, 2, size=len(df)) / 2  # ties in both values are frequent
+    spec, authors = granulated_kendall(df, "c2"), granulated_kendall(df, "c2", ties="authors")
+    for axis, (column, keep) in _paper_axes(df).items():
+        assert spec[axis] == pytest.approx(_naive_psi(df, df["c2"], column, keep), abs=1e-12), axis
+        assert authors[axis] == pytest.approx(_naive_psi(df, df["c2"], column, keep, _authors_tau), abs=1e-12), axis
+    assert authors["total"] != pytest.approx(spec["total"])
+    assert kendall_table(df, ["c2"], ties="authors").loc["c2", "total"] == authors["total"]
+
+
+def _paper_axes(df):
+    return {
+        "learning_rate": ("lr", df["weight_decay"] == 0),
+        "weight_decay": ("weight_decay", df["lr"] == 0.1),
+        "batch_size": ("batch_size", df["lr"] > 0),
+        "optimizer": ("optimizer", df["lr"] > 0),
+        "dropout": ("dropout", ~df["augment"]),
+        "augment": ("augment", df["dropout"] == 0),
+        "width": ("width", df["depth"] == 1),
+        "depth": ("depth", df["width"] == 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------ intervals
+
+
+def small_replicated_df(seed: int = 0) -> pd.DataFrame:
+    """3 learning rates x 2 batch sizes, 1 to 3 replicates per configuration (15 runs), other axes at a base."""
+    rows = []
+    replicates = {(0.01, 100): 3, (0.032, 100): 1, (0.1, 100): 2, (0.01, 300): 2, (0.032, 300): 3, (0.1, 300): 4}
+    for (lr, bs), n in replicates.items():
+        for r in range(n):
+            rows.append(
+                dict(run_id=f"lr{lr}_bs{bs}_r{r}", dataset="d", arch="a", lr=lr, weight_decay=0.0, batch_size=bs,
+                     optimizer="sgd", dropout=0.0, augment=False, width=1.0, depth=1.0, replicate=r)
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _slow_cells(df, measure_values, accuracy, runs=None):
+    """The 8 axes and the total with explicit loops over groups and ordered pairs (SPEC §8), groups taken in order
+    of their first model, as a reader would do it by hand; ``runs``: the run behind each row of a resample, a pair
+    of one run with itself left out."""
+    runs = list(range(len(df))) if runs is None else list(runs)
+    hyper = ["lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth"]
+    keeps = _paper_axes(df)
+    psi = []
+    for axis in AXIS_NAMES:
+        column, keep = keeps[axis]
+        rows = [i for i in range(len(df)) if keep.iloc[i]]
+        others = [c for c in hyper if c != column]
+        key = {i: tuple(df.iloc[i][others]) for i in rows}
+        seen, taus = set(), []
+        for i in rows:
+            if i in seen:
+                continue
+            members = [j for j in rows if key[j] == key[i]]
+            seen.update(members)
+            if len(members) >= 2 and len({df.iloc[j][column] for j in members}) >= 2:
+                counted = [(a, b) for a in members for b in members if runs[a] != runs[b]]
+                s = sum(
+                    np.sign(measure_values[a] - measure_values[b]) * np.sign(accuracy[a] - accuracy[b])
+                    for a, b in counted
+                )
+                taus.append(s / len(counted))
+        psi.append(np.mean(taus) if taus else np.nan)
+    psi = np.array(psi)
+    return [*psi, np.nansum(psi) / np.sum(~np.isnan(psi))]
+
+
+def test_interval_equals_a_direct_slow_bootstrap():
+    df = small_replicated_df()
+    rng = np.random.default_rng(11)
+    n_test, n_resamples, seed = 40, 60, 3
+    correct = rng.random((len(df), n_test)) < rng.uniform(0.3, 0.9, size=(len(df), 1))
+    df["test_acc"] = correct.mean(axis=1)
+    df["c3"] = df["test_acc"] + rng.normal(0, 0.1, size=len(df))
+    cells = granulated_kendall_intervals(df, "c3", correct=correct, n_resamples=n_resamples, seed=seed)
+
+    images = draw_test_images(n_test, n_resamples, seed)
+    replicates = draw_replicates(df, n_resamples, seed)
+    measure = df["c3"].to_numpy()
+    slow = []
+    for b in range(n_resamples):
+        picked = replicates[b]  # position r holds a replicate of row r's configuration
+        assert all(df.iloc[p].lr == df.iloc[r].lr and df.iloc[p].batch_size == df.iloc[r].batch_size
+                   for r, p in enumerate(picked))  # fmt: skip
+        accuracy = [np.mean(correct[p][images[b]]) for p in picked]
+        slow.append(_slow_cells(df, measure[picked], accuracy, picked))
+    slow = np.array(slow)
+    assert np.isnan(slow[:, [1, 3, 4, 5, 6, 7]]).all()  # only the learning rate and the batch size vary
+    for c, cell in enumerate(CELL_NAMES):
+        row = cells.loc[cell]
+        if cell in ("learning_rate", "batch_size", "total"):
+            assert (row.lo, row.hi) == tuple(np.quantile(slow[:, c], PERCENTILES_95)), cell  # exactly
+            assert row.n_resamples == n_resamples and row.lo < row.hi
+        else:
+            assert np.isnan(row.lo) and row.missing_reason == "no group with 2 values of the axis", cell
+    point = _slow_cells(df, measure, df["test_acc"].to_numpy())
+    assert cells.loc["total", "value"] == pytest.approx(point[-1], abs=1e-12)
+    # the interval resamples both sources: without either, it changes
+    for only in (["test_images"], ["seeds"]):
+        other = granulated_kendall_intervals(df, "c3", correct=correct, n_resamples=n_resamples, seed=seed,
+                                             resample=only)  # fmt: skip
+        assert other.attrs["resampled"] == only and other.loc["total", "lo"] != cells.loc["total", "lo"]
+    assert cells.attrs["resampled"] == ["test_images", "seeds"]
+
+
+def test_measure_equal_to_accuracy_has_a_degenerate_interval():
+    df = small_replicated_df()
+    # nested correctness, 25 images apart: every resample keeps the order of the accuracies
+    n_test = 25 * len(df)
+    order = np.random.default_rng(2).permutation(len(df))
+    correct = np.arange(n_test)[None, :] < 25 * (order[:, None] + 1)
+    df["test_acc"] = correct.mean(axis=1)
+    df["c1"] = df["test_acc"]
+    cells = granulated_kendall_intervals(df, "c1", correct=correct, n_resamples=200, seed=0)
+    present = cells.loc[["learning_rate", "batch_size", "total"]]
+    assert (present[["value", "lo", "hi"]] == 1.0).all().all()
+    assert cells.loc["total", "n_axes"] == 2
+
+
+def test_replicate_resampling_hand_case():
+    # two learning rates, two replicates each: A = lr 0.01 (a0, a1), B = lr 0.1 (b0, b1); (measure, accuracy):
+    # a0 = (1, 0.1), a1 = (4, 0.4), b0 = (2, 0.3), b1 = (3, 0.2). Of the 6 pairs only b0-b1 is discordant: 4/6.
+    # A resample draws 2 of A's and 2 of B's replicates. Its 4 cross pairs are concordant whatever is drawn
+    # (a0 and a1 are each on the same side of b0 and b1 in both values); a replicate drawn twice is one model (its
+    # pair with itself is left out); both of A's drawn add the pair a0-a1 (+1), both of B's b0-b1 (-1):
+    # tau = (4 + mixed_A - mixed_B) / (4 + mixed_A + mixed_B), one of 1 (4/4, 5/5), 3/5, 4/6.
+    df = pd.DataFrame(
+        dict(lr=[0.01, 0.01, 0.1, 0.1], weight_decay=0.0, batch_size=100, optimizer="sgd", dropout=0.0,
+             augment=False, width=1.0, depth=1.0, replicate=[0, 1, 0, 1], c4=[1.0, 4.0, 2.0, 3.0],
+             test_acc=[0.1, 0.4, 0.3, 0.2])
+    )  # fmt: skip
+    cells = granulated_kendall_intervals(df, "c4", n_resamples=100, seed=7)
+    picks = draw_replicates(df, 100, 7)
+    assert set(np.unique(picks[:, :2])) <= {0, 1} and set(np.unique(picks[:, 2:])) <= {2, 3}
+    mixed_a = picks[:, 0] != picks[:, 1]
+    mixed_b = picks[:, 2] != picks[:, 3]
+    expected = (4 + mixed_a.astype(int) - mixed_b.astype(int)) / (4 + mixed_a.astype(int) + mixed_b.astype(int))
+    assert set(expected) == {1.0, 3 / 5, 4 / 6}  # 100 resamples see every case
+    row = cells.loc["learning_rate"]
+    assert row.value == pytest.approx(4 / 6)
+    assert (row.lo, row.hi) == tuple(np.quantile(expected, PERCENTILES_95))
+    assert (row.n_groups, row.n_pairs, row.few_pairs) == (1, 6, False)
+    assert cells.attrs["resampled"] == ["seeds"]
+    # no replicates and no correctness: nothing to resample, no interval
+    single = granulated_kendall_intervals(df[df.replicate == 0], "c4")
+    assert single.loc["learning_rate", "value"] == 1.0 and np.isnan(single.loc["learning_rate", "lo"])
+    assert single.loc["learning_rate", "few_pairs"] and single.attrs["resampled"] == []
+    assert draw_replicates(df[df.replicate == 0]) is None
+
+
+def test_groups_and_pairs_counted_exactly():
+    df = paper_grid_df()
+    df["c3"] = df["test_acc"]
+    cells = granulated_kendall_intervals(df, "c3", n_resamples=10)
+    # lr: 48 groups of 3 (wd 0); wd: 48 of 2 (lr 0.1); batch, optimizer: 96 of 2; dropout: 48 of 3 (no augm.);
+    # augm.: 48 of 2 (dropout 0); width, depth: 64 of 2 (the other at x1)
+    groups = [48, 48, 96, 96, 48, 48, 64, 64]
+    pairs = [144, 48, 96, 96, 144, 48, 64, 64]
+    assert cells["n_groups"].tolist() == [*groups, sum(groups)]
+    assert cells["n_pairs"].tolist() == [*pairs, sum(pairs)]
+    assert cells["n_axes"].isna().sum() == 8 and cells.loc["total", "n_axes"] == 8
+    assert not cells["few_pairs"].any() and (cells["missing_reason"] == "").all()
+    assert (cells["value"] == 1.0).all() and cells["lo"].isna().all()  # no correctness, no replicates
+    # a star design around the base: one group per axis; 2 values -> 1 pair (flagged), 3 values -> 3 pairs
+    base = df[(df.lr == 0.1) & (df.weight_decay == 0) & (df.batch_size == 100) & (df.optimizer == "sgd")]
+    star = pd.concat([base[(base.dropout == 0) & ~base.augment & (base.width == 1) & (base.depth == 1)],
+                      base[(base.dropout > 0) & (base.width == 1) & (base.depth == 1)],
+                      base[(base.dropout == 0) & ~base.augment & ((base.width > 1) | (base.depth > 1))]])  # fmt: skip
+    star_cells = granulated_kendall_intervals(star, "c3")
+    assert star_cells.loc["dropout", ["n_groups", "n_pairs", "few_pairs"]].tolist() == [1, 3, False]
+    assert star_cells.loc["width", ["n_groups", "n_pairs", "few_pairs"]].tolist() == [1, 1, True]
+    assert star_cells.loc["total"].tolist()[3:6] == [3, 5, 3]
+    assert star_cells.loc["learning_rate", "missing_reason"] == "no group with 2 values of the axis"
+    assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["total", "missing_reason"] == "no axis present"
+    assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["depth", "missing_reason"] == "no fitted model"
+
+
+def test_interval_table_and_writers(tmp_path):
+    df = small_replicated_df()
+    rng = np.random.default_rng(3)
+    correct = rng.random((len(df), 30)) < 0.7
+    df["test_acc"] = correct.mean(axis=1)
+    df["c3"] = df["test_acc"]
+    df["inv_sigma_p"] = rng.normal(size=len(df))
+    df["c1"] = np.nan
+    table = kendall_interval_table(df, ["inv_sigma_p", "c2", "c1", "c3"], correct=correct, n_resamples=50, seed=1)
+    assert list(table.index.get_level_values("measure").unique()) == ["c1", "c2", "c3", "inv_sigma_p"]
+    assert list(table.columns) == list(INTERVAL_COLUMNS) and len(table) == 4 * 9
+    single = granulated_kendall_intervals(df, "c3", correct=correct, n_resamples=50, seed=1)
+    pd.testing.assert_frame_equal(table.loc["c3"], single)  # the same draws for every measure
+    assert table.loc[("c2", "total"), "missing_reason"] == "no axis present"
+    assert table.loc[("c2", "width"), "missing_reason"] == "measure not computed"
+    assert table.loc[("c1", "width"), "missing_reason"] == "no value of the measure"
+
+    paths = write_kendall_interval_tables(table, tmp_path / "t")
+    back = pd.read_csv(paths[0], index_col=["measure", "cell"], keep_default_na=False, na_values=[""])
+    assert list(back.columns) == list(INTERVAL_COLUMNS)
+    np.testing.assert_array_equal(back["n_pairs"], table["n_pairs"])
+    np.testing.assert_allclose(back[["value", "lo", "hi"]], table[["value", "lo", "hi"]].astype(float), atol=1e-12)
+
+    md = paths[1].read_text().splitlines()
+    c3 = table.loc["c3"]
+    lr_cell = f"{c3.loc['learning_rate', 'value']:.2f} [{c3.loc['learning_rate', 'lo']:.2f}, "
+    row = next(line for line in md if line.startswith("| c3 "))
+    assert lr_cell in row and "(2/8 axes)" in row
+    assert "n/a (no group with 2 values of the axis)" in row
+    assert "n/a (measure not computed)" in next(line for line in md if line.startswith("| c2 "))
+    assert any(line.startswith("[lo, hi]: 95% percentile bootstrap interval, 50 resamples of the test images and "
+                               "of the seeds within each configuration (seed 1).") for line in md)  # fmt: skip
+    assert any(line.startswith("(k/8 axes)") for line in md)
+    assert "†" not in "".join(md)  # every present cell rests on >= 3 pairs here
+
+    tex = paths[2].read_text()
+    assert "\\begin{tabular}{l" + "r" * 9 + "}" in tex and "\\bottomrule" in tex
+    assert "n/a$^{a}$" in tex and "n/a$^{a}$: no value of the measure." in tex
+    assert "95\\% percentile" in tex
+
+
+def test_interval_validation():
+    df = small_replicated_df()
+    df["test_acc"] = 0.5
+    df["c3"] = 1.0
+    correct = np.zeros((len(df), 10), dtype=bool)
+    correct[:, :5] = True
+    with pytest.raises(ValueError, match=r"correct must have shape \(15, n_test\).*got \(14, 10\)"):
+        granulated_kendall_intervals(df, "c3", correct=correct[:-1])
+    shifted = correct.copy()
+    shifted[3, :] = True
+    with pytest.raises(ValueError, match=r"correct row 3 \(lr0.032_bs100_r0\) has accuracy 1.000000 but test_acc"):
+        granulated_kendall_intervals(df, "c3", correct=shifted)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        granulated_kendall_intervals(df, "c3", confidence=95)
+    with pytest.raises(ValueError, match="resample must be a subset"):
+        granulated_kendall_intervals(df, "c3", resample="seeds")
+    with pytest.raises(ValueError, match="n_resamples must be a positive integer, got 0"):
+        granulated_kendall_intervals(df, "c3", n_resamples=0)
+    with pytest.raises(ValueError, match=r"repeat a configuration and replicate"):
+        draw_replicates(pd.concat([df, df.iloc[:1]]))
