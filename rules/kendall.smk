@@ -1,4 +1,5 @@
-# Granulated Kendall coefficients of every measure against test accuracy: Tables 1-3, one per experiment.
+# Granulated Kendall coefficients of every registered measure against test accuracy, with 95% bootstrap intervals
+# over the test images and the seeds (SPEC §11): Tables 1-3, one per experiment.
 
 
 # Tables run on the submit host: seconds of work, not worth a cluster job.
@@ -9,6 +10,7 @@ localrules:
 rule kendall:
     input:
         measures=f"{RESULTS}/measures.csv",
+        metrics=get_experiment_outputs("metrics.json"),  # each run's per-image test correctness
     output:
         table=report(
             f"{RESULTS}/kendall/{{experiment}}.csv",
@@ -24,7 +26,11 @@ rule kendall:
     conda:
         "../envs/torch.yaml"
     params:
-        run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
-        min_train_acc=config["kendall"]["min_train_acc"],
+        run_ids=get_experiment_runs,
+        min_train_acc=MIN_TRAIN_ACC,
+        ties=config["kendall"]["ties"],
+        n_resamples=config["kendall"]["n_resamples"],
+        seed=config["kendall"]["bootstrap_seed"],
+        confidence=config["kendall"]["confidence"],
     script:
         "../scripts/kendall.py"

@@ -1,15 +1,17 @@
-"""Rule kendall: one experiment's granulated Kendall table (CSV, Markdown, LaTeX) and the models left out."""
+"""Rule kendall: one experiment's granulated Kendall table with bootstrap intervals (CSV, Markdown, LaTeX) and
+the runs left out, with their reasons."""
 
 import logging
 from pathlib import Path
 
 import pandas as pd
 
-from intraclass.kendall import kendall_table, write_kendall_tables
+from intraclass.correctness import correctness_matrix
+from intraclass.kendall import kendall_interval_table, write_kendall_interval_tables
 from intraclass.logs import log_to_file
 from intraclass.registry import measures_for
 from intraclass.selection import select_runs
-from intraclass.storage import write_csv
+from intraclass.storage import read_json, write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
@@ -17,6 +19,15 @@ measures = measures[measures.run_id.isin(snakemake.params.run_ids)]
 kept, excluded = select_runs(measures, snakemake.params.min_train_acc)
 for row in excluded.itertuples():
     logging.warning("left out %s: %s", row.run_id, row.reason)
-table = kendall_table(kept, [m.name for m in measures_for(measures.columns)])
-write_kendall_tables(table, Path(snakemake.output.table).with_suffix(""))
+metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
+table = kendall_interval_table(
+    kept,
+    [m.name for m in measures_for(measures.columns)],
+    correct=correctness_matrix([metrics[run_id] for run_id in kept.run_id]),  # rows aligned with kept
+    n_resamples=snakemake.params.n_resamples,
+    seed=snakemake.params.seed,
+    confidence=snakemake.params.confidence,
+    ties=snakemake.params.ties,
+)
+write_kendall_interval_tables(table, Path(snakemake.output.table).with_suffix(""))
 write_csv(snakemake.output.excluded, excluded[["run_id", "reason"]])

@@ -12,5 +12,6 @@ experiment = snakemake.wildcards.experiment
 paper = paper_table(experiment)
 if paper is None:
     raise ValueError(f"the paper has no table for experiment {experiment!r}")
-ours = pd.read_csv(snakemake.input.table, index_col="measure")
+# the Kendall CSV is long (a row per measure and cell); the comparison takes the point estimates, a column per cell
+ours = pd.read_csv(snakemake.input.table).pivot(index="measure", columns="cell", values="value")
 write_side_by_side(side_by_side(ours, paper), Path(snakemake.output.table).with_suffix(""), experiment)
