@@ -10,6 +10,7 @@ include: "rules/sharpness.smk"
 include: "rules/kendall.smk"
 include: "rules/paper.smk"
 include: "rules/sweeps.smk"
+include: "rules/report.smk"
 include: "rules/figures.smk"
 
 

@@ -58,7 +58,6 @@ always means "ranks the models the right way" (Tables 1-3).
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Collection, Iterable, Sequence
@@ -69,6 +68,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .columns import as_bool, require_columns
 from .grid import HYPERPARAMETERS
 from .registry import MEASURES
 from .storage import write_text
@@ -85,12 +85,13 @@ __all__ = [
     "draw_test_images",
     "granulated_kendall",
     "granulated_kendall_intervals",
+    "interval_cells",
     "interval_latex",
     "interval_markdown",
     "kendall_interval_table",
     "kendall_table",
     "kendall_tau_a",
-    "select_models",
+    "read_kendall_interval_table",
     "write_kendall_interval_tables",
     "write_kendall_tables",
 ]
@@ -127,7 +128,7 @@ class Axis:
             return pd.Series(True, index=df.index)
         values = df[self.filter_column]
         if isinstance(self.filter_value, bool):
-            return _as_bool(values) == self.filter_value
+            return as_bool(values) == self.filter_value
         return pd.Series(
             np.isclose(values.astype(float), float(self.filter_value), rtol=1e-9, atol=0.0), index=df.index
         )
@@ -183,42 +184,6 @@ def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarr
     if counted == 0:
         raise ValueError("kendall_tau_a: every pair is identical in both values; the authors' tau is undefined")
     return concordance / counted
-
-
-# --------------------------------------------------------------------------------------------------------------
-# model selection
-
-
-def select_models(df: pd.DataFrame, min_train_acc: float = 0.99) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split models into (kept, excluded); ``excluded`` has a ``reason`` column (SPEC §8: listed, never silent).
-
-    A model is excluded if it diverged, if ``train_acc < min_train_acc`` (did not fit the training set; accuracies
-    are fractions), or if its train or test accuracy is missing/non-finite. Several reasons are joined by "; ".
-    """
-    _require_columns(df, ("diverged", "train_acc", ACCURACY), "select_models")
-    if not (isinstance(min_train_acc, (int, float)) and 0.0 <= float(min_train_acc) <= 1.0):
-        raise ValueError(f"min_train_acc must be a fraction in [0, 1], got {min_train_acc!r}")
-    diverged = _as_bool(df["diverged"])
-    train = pd.to_numeric(df["train_acc"], errors="coerce")
-    test = pd.to_numeric(df[ACCURACY], errors="coerce")
-    reasons: list[str] = []
-    for idx in df.index:
-        why = []
-        if diverged[idx]:
-            why.append("diverged")
-        if not np.isfinite(train[idx]):
-            why.append("train_acc missing")
-        elif train[idx] < min_train_acc:
-            why.append(f"train_acc {train[idx]:.4f} < {min_train_acc:g}")
-        if not np.isfinite(test[idx]):
-            why.append("test_acc missing")
-        reasons.append("; ".join(why))
-    reason = pd.Series(reasons, index=df.index, dtype=object)
-    excluded_mask = reason != ""
-    kept = df.loc[~excluded_mask].copy()
-    excluded = df.loc[excluded_mask].copy()
-    excluded["reason"] = reason[excluded_mask]
-    return kept, excluded
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -294,7 +259,7 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
     """
     _check_positive_int(n_resamples, "n_resamples")
     keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
-    _require_columns(df, HYPERPARAMETERS, "draw_replicates")
+    require_columns(df, HYPERPARAMETERS, "draw_replicates")
     configuration = df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
     if "replicate" in df.columns:
         twice = df.assign(_cfg=configuration).duplicated(["_cfg", "replicate"], keep=False).to_numpy()
@@ -410,16 +375,24 @@ def interval_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     """A :func:`kendall_interval_table` as Markdown: a row per measure, a column per axis and the total, cells
     ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/8 axes)`` after a total
     over fewer than 8 axes; ``n/a (reason)``), then a legend."""
-    wide = _interval_cells(table, digits, latex=False)
+    wide = interval_cells(table, digits, latex=False)
     return "\n".join([_markdown_grid(wide), "", *_legend(table, latex=False)]) + "\n"
 
 
 def interval_latex(table: pd.DataFrame, digits: int = 2) -> str:
     """A :func:`kendall_interval_table` as a booktabs tabular (cells as :func:`interval_markdown`, a letter after
     ``n/a`` for its reason), then the legend in ``\\footnotesize``."""
-    wide = _interval_cells(table, digits, latex=True)
+    wide = interval_cells(table, digits, latex=True)
     legend = _legend(table, latex=True)
     return "\n".join([*_latex_grid(wide), "", "\\par\\smallskip{\\footnotesize", *legend, "}"]) + "\n"
+
+
+def read_kendall_interval_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A table written by :func:`write_kendall_interval_tables`, as :func:`kendall_interval_table` returned it."""
+    table = pd.read_csv(path, index_col=["measure", "cell"], keep_default_na=False, na_values=[""])
+    table["missing_reason"] = table["missing_reason"].fillna("").astype(str)
+    table["few_pairs"] = as_bool(table["few_pairs"])
+    return table
 
 
 def write_kendall_interval_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
@@ -465,7 +438,7 @@ class _Prepared:
 
 
 def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str) -> _Prepared:
-    _require_columns(df, (measure, ACCURACY, *HYPERPARAMETERS), what)
+    require_columns(df, (measure, ACCURACY, *HYPERPARAMETERS), what)
     values = pd.to_numeric(df[measure], errors="coerce").to_numpy(dtype=float)
     accuracy = pd.to_numeric(df[ACCURACY], errors="coerce").to_numpy(dtype=float)
     bad_acc = ~np.isfinite(accuracy)
@@ -662,33 +635,6 @@ def _interval_attrs(
 # private helpers: validation
 
 
-def _require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} needs a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}; have {list(df.columns)}")
-
-
-def _as_bool(series: pd.Series) -> pd.Series:
-    """Booleans from bool, 0/1 or 'true'/'false' columns (as CSV round trips may give); NaN counts as False."""
-    if series.dtype == bool:
-        return series
-    mapping = {"true": True, "false": False, "1": True, "0": False, "": False, "nan": False}
-
-    def convert(value: Any) -> bool:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
-            return bool(value)
-        key = str(value).strip().lower()
-        if key not in mapping:
-            raise ValueError(f"cannot read {value!r} as a boolean (column {series.name!r})")
-        return mapping[key]
-
-    return series.map(convert).astype(bool)
-
-
 def _check_ties(ties: str) -> None:
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
@@ -779,7 +725,7 @@ def _number(value: float, digits: int) -> str:
     return f"{round(float(value), digits) + 0.0:.{digits}f}"
 
 
-def _interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
+def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
     """The wide grid of formatted cells: a row per measure, a column per cell (8 axes, total)."""
     _check_interval_table(table)
     letters = _reason_letters(table) if latex else {}

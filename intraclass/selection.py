@@ -12,12 +12,12 @@ matplotlib.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from .columns import as_bool, require_columns
 
 __all__ = [
     "FOLLOWED_LABELS",
@@ -48,7 +48,7 @@ def select_runs(runs: pd.DataFrame, min_train_acc: float = 0.99) -> Selection:
     A run is excluded if it diverged, if ``train_acc < min_train_acc`` (it did not fit the training set;
     accuracies are fractions), or if its train or test accuracy is missing or not finite.
     """
-    _require_columns(runs, ("diverged", "train_acc", ACCURACY), "select_runs")
+    require_columns(runs, ("diverged", "train_acc", ACCURACY), "select_runs")
     if not (isinstance(min_train_acc, (int, float)) and 0.0 <= float(min_train_acc) <= 1.0):
         raise ValueError(f"min_train_acc must be a fraction in [0, 1], got {min_train_acc!r}")
     diverged = as_bool(runs["diverged"])
@@ -81,7 +81,7 @@ def followed_runs(runs: pd.DataFrame, min_train_acc: float = 0.99) -> dict[str, 
     ties are broken by run id and the three are distinct. ``runs`` must hold one experiment (accuracies of different
     data sets are not comparable).
     """
-    _require_columns(runs, ("run_id",), "followed_runs")
+    require_columns(runs, ("run_id",), "followed_runs")
     context = [c for c in ("dataset", "arch") if c in runs.columns]
     experiments = runs[context].drop_duplicates() if context else runs.iloc[:0]
     if len(experiments) > 1:
@@ -104,30 +104,3 @@ def rankable(kept: pd.DataFrame) -> bool:
     from .kendall import granulated_kendall
 
     return len(kept) > 1 and granulated_kendall(kept, ACCURACY, orientation=1)["total"] is not None
-
-
-def as_bool(series: pd.Series) -> pd.Series:
-    """Booleans from bool, 0/1 or 'true'/'false' columns (as CSV round trips may give); NaN counts as False."""
-    if series.dtype == bool:
-        return series
-    mapping = {"true": True, "false": False, "1": True, "0": False, "": False, "nan": False}
-
-    def convert(value: Any) -> bool:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
-            return bool(value)
-        key = str(value).strip().lower()
-        if key not in mapping:
-            raise ValueError(f"cannot read {value!r} as a boolean (column {series.name!r})")
-        return mapping[key]
-
-    return series.map(convert).astype(bool)
-
-
-def _require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} needs a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}; have {list(df.columns)}")

@@ -1,17 +1,21 @@
 """The report's front page: what was trained and kept (exclusions with their reasons), every Kendall table with its
-intervals, and each measure's verdict against its controls, as reStructuredText (Snakemake's report renders the
-workflow description, which includes this page, with docutils) and as Markdown for reading on its own."""
+intervals, and each measure's verdict against its controls. Rendered as reStructuredText (Snakemake's report
+renders the workflow description, which includes this page, with docutils) and as Markdown to read on its own."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import pandas as pd
 
 from .controls import CONTROLS
+from .kendall import AXES, MIN_PAIRS
 from .registry import MEASURES
 
-__all__ = ["front_page", "rst_table"]
+__all__ = ["front_page", "markdown_page"]
+
+Markup = Literal["rst", "md"]
 
 
 def front_page(
@@ -19,63 +23,106 @@ def front_page(
     runs: pd.DataFrame,
     excluded: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
-    verdicts: pd.DataFrame,
+    verdicts: Mapping[str, pd.DataFrame],
     min_train_acc: float,
 ) -> str:
     """The front page as reStructuredText.
 
-    ``runs`` is runs.csv, ``excluded`` the excluded runs with their ``reason`` (:func:`intraclass.selection.
-    select_runs`), ``tables`` the formatted Kendall table of each experiment (strings, a row per measure label,
-    a column per axis), ``verdicts`` :func:`intraclass.controls.control_verdicts` of the kept runs.
+    ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
+    (:func:`intraclass.selection.select_runs`); ``tables`` the formatted Kendall cells of each experiment
+    (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
+    :func:`intraclass.controls.control_verdicts` of each experiment's kept runs.
     """
+    return _page("rst", study, runs, excluded, tables, verdicts, min_train_acc)
+
+
+def markdown_page(
+    study: str,
+    runs: pd.DataFrame,
+    excluded: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    verdicts: Mapping[str, pd.DataFrame],
+    min_train_acc: float,
+) -> str:
+    """The same page as :func:`front_page`, in Markdown."""
+    return _page("md", study, runs, excluded, tables, verdicts, min_train_acc)
+
+
+def _page(
+    markup: Markup,
+    study: str,
+    runs: pd.DataFrame,
+    excluded: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    verdicts: Mapping[str, pd.DataFrame],
+    min_train_acc: float,
+) -> str:
     kept = len(runs) - len(excluded)
-    lines = [
-        f"Study ``{study}``",
-        "-" * (len(study) + 10),
-        "",
-        f"**{len(runs)} runs trained, {kept} kept, {len(excluded)} excluded** (diverged, or training accuracy below "
-        f"{min_train_acc:g}: did not fit). Every table and figure uses the kept runs only.",
-        "",
+    out = [
+        _heading(markup, f"Study {study}", 1),
+        f"**{len(runs)} runs trained, {kept} kept, {len(excluded)} excluded** (a run is excluded when it diverged "
+        f"or its training accuracy is below {min_train_acc:g}: it did not fit). Every table and figure uses the "
+        "kept runs only.",
     ]
     if len(excluded):
-        reasons = excluded[["run_id", "reason"]].rename(columns={"run_id": "excluded run"})
-        lines += [rst_table(reasons, "Excluded runs"), ""]
-    for experiment, table in tables.items():
-        lines += [rst_table(table, f"Granulated Kendall, {experiment}"), ""]
-    lines += [_verdicts_text(verdicts), ""]
+        reasons = excluded[["run_id", "reason"]].rename(columns={"run_id": "excluded run"}).reset_index(drop=True)
+        out.append(_table(markup, reasons, "Excluded runs"))
+    out += [
+        _heading(markup, "Granulated Kendall coefficients", 2),
+        "Each cell: the coefficient of the oriented measure against test accuracy, and its 95% bootstrap "
+        "interval over the test images and the seeds (SPEC §11). An interval that contains 0 is a result: the "
+        f"measure does not rank these models reliably. † marks a cell resting on fewer than {MIN_PAIRS} model "
+        f"pairs; a total over fewer than {len(AXES)} axes says so.",
+    ]
+    for experiment, cells in tables.items():
+        labelled = cells.rename(index=lambda m: MEASURES[m].markdown if m in MEASURES else m)
+        out.append(_table(markup, labelled.rename_axis("measure").reset_index(), experiment))
+    out.append(_heading(markup, "Controls", 2))
+    out.append(
+        "Does each measure of the trained models beat what it scores where nothing was learned? Controls: "
+        + "; ".join(f"*{name}*, {what}" for name, what in CONTROLS.items())
+        + ". A run beats a control when its oriented value exceeds it; the verdict is *beats* when every kept run "
+        "does, *mostly* when more than half do, else *does not beat*."
+    )
+    for experiment, frame in verdicts.items():
+        out.append(_heading(markup, experiment, 3))
+        out.append(_verdict_lines(frame))
+    return "\n\n".join(out) + "\n"
+
+
+def _verdict_lines(verdicts: pd.DataFrame) -> str:
+    if verdicts.empty:
+        return "No control values were computed for the kept runs."
+    lines = []
+    for name, rows in verdicts.groupby("measure", sort=False):
+        parts = [
+            f"{row.verdict} the {row.control} control ({row.beaten_fraction:.0%} of {row.n_runs} runs; median "
+            f"{row.trained_median:.3g} vs {row.control_median:.3g})"
+            for row in rows.itertuples()
+        ]
+        lines.append(f"- **{MEASURES[name].markdown if name in MEASURES else name}** " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
-def rst_table(table: pd.DataFrame, title: str) -> str:
-    """A DataFrame of strings as an RST list-table (its index, when named or not a range, as the first column)."""
-    frame = table if isinstance(table.index, pd.RangeIndex) else table.reset_index()
+def _heading(markup: Markup, text: str, level: int) -> str:
+    if markup == "md":
+        return "#" * level + " " + text
+    return f"{text}\n{'=-~'[level - 1] * len(text)}"
+
+
+def _table(markup: Markup, frame: pd.DataFrame, title: str) -> str:
     header = [str(c) for c in frame.columns]
     rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
-    out = [f".. list-table:: {title}", "   :header-rows: 1", ""]
+    if markup == "md":
+        lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
     for row in [header, *rows]:
-        out.append("   * - " + row[0])
-        out += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(out)
-
-
-def _verdicts_text(verdicts: pd.DataFrame) -> str:
-    """Per measure, one sentence per control: whether trained models beat it and by how many runs."""
-    if verdicts.empty:
-        return "No control values were computed for the kept runs."
-    lines = ["**Controls** (SPEC §11): does each measure of the trained models beat what it scores without learning?"]
-    lines.append("")
-    for name, rows in verdicts.groupby("measure", sort=False):
-        parts = []
-        for row in rows.itertuples():
-            parts.append(
-                f"{row.verdict} the {row.control} control ({CONTROLS[row.control]}): "
-                f"{row.beaten_fraction:.0%} of {row.n_runs} runs, median {row.trained_median:.3g} vs "
-                f"{row.control_median:.3g}"
-            )
-        lines.append(f"- **{MEASURES[name].markdown if name in MEASURES else name}** " + "; ".join(parts) + ".")
+        lines.append("   * - " + row[0])
+        lines += [f"     - {cell}" for cell in row[1:]]
     return "\n".join(lines)
 
 
 def _cell(value: object) -> str:
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return text.replace("\n", " ") or " "
+    return text.replace("\n", " ").replace("|", "/") or " "

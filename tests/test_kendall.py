@@ -17,7 +17,6 @@ from intraclass.kendall import (
     kendall_interval_table,
     kendall_table,
     kendall_tau_a,
-    select_models,
     write_kendall_interval_tables,
     write_kendall_tables,
 )
@@ -237,35 +236,10 @@ def test_input_validation():
         granulated_kendall(df.assign(c3=1.0).drop(columns="dropout"), "c3")
     with pytest.raises(ValueError, match="unknown measure 'c7'"):
         kendall_table(df, ["c3", "c7"])
-    with pytest.raises(ValueError, match="min_train_acc must be a fraction in \\[0, 1\\], got 99"):
-        select_models(df, min_train_acc=99)
     bad = df.assign(c3=1.0)
     bad.loc[5, "test_acc"] = np.nan
     with pytest.raises(ValueError, match="test_acc of row 5"):
         granulated_kendall(bad, "c3")
-
-
-# ------------------------------------------------------------------------------------------------------ selection
-
-
-def test_select_models_lists_exclusions_with_reasons():
-    df = paper_grid_df()
-    df.loc[0, "diverged"] = True
-    df.loc[0, "train_acc"] = 0.1
-    df.loc[1, "train_acc"] = 0.95
-    df.loc[2, "test_acc"] = np.nan
-    df.loc[3, "train_acc"] = 0.99  # exactly the threshold: kept
-    kept, excluded = select_models(df)
-    assert len(kept) == 189 and len(excluded) == 3
-    assert set(kept.index).isdisjoint(excluded.index) and len(kept) + len(excluded) == len(df)
-    assert excluded.loc[0, "reason"] == "diverged; train_acc 0.1000 < 0.99"
-    assert excluded.loc[1, "reason"] == "train_acc 0.9500 < 0.99"
-    assert excluded.loc[2, "reason"] == "test_acc missing"
-    assert excluded.loc[0, "run_id"] == df.loc[0, "run_id"]
-    assert "reason" not in kept.columns
-    # a looser threshold keeps model 1; string booleans (CSV round trip) are understood
-    kept, excluded = select_models(df.assign(diverged=df["diverged"].map({True: "True", False: "False"})), 0.9)
-    assert list(excluded.index) == [0, 2]
 
 
 # -------------------------------------------------------------------------------------------------------- writers

@@ -1,0 +1,27 @@
+# The report's front page (report/workflow.rst includes it): runs trained, kept and excluded with reasons, every
+# Kendall table with its intervals, and each measure's verdict against its controls.
+
+
+# A page of text from the study's tables: seconds of work, not worth a cluster job.
+localrules:
+    summary,
+
+
+rule summary:
+    input:
+        runs=f"{RESULTS}/runs.csv",
+        measures=f"{RESULTS}/measures.csv",
+        tables=expand(f"{RESULTS}/kendall/{{experiment}}.csv", experiment=EXPERIMENTS),
+    output:
+        rst=f"{RESULTS}/summary.rst",
+        markdown=f"{RESULTS}/summary.md",
+    log:
+        f"{LOGS}/summary.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        study=STUDY,
+        experiments=list(EXPERIMENTS),
+        min_train_acc=MIN_TRAIN_ACC,
+    script:
+        "../scripts/summary.py"

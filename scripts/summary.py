@@ -1,0 +1,26 @@
+"""Rule summary: the report's front page (reStructuredText, included by report/workflow.rst) and its Markdown."""
+
+import pandas as pd
+
+from intraclass.controls import control_verdicts
+from intraclass.kendall import interval_cells, read_kendall_interval_table
+from intraclass.logs import log_to_file
+from intraclass.selection import select_runs
+from intraclass.storage import write_text
+from intraclass.summary import front_page, markdown_page
+
+log_to_file(snakemake.log[0])
+runs = pd.read_csv(snakemake.input.runs)
+kept, excluded = select_runs(runs, snakemake.params.min_train_acc)
+measures = pd.read_csv(snakemake.input.measures)
+tables = {
+    experiment: interval_cells(read_kendall_interval_table(path), digits=2, latex=False)
+    for experiment, path in zip(snakemake.params.experiments, snakemake.input.tables, strict=True)
+}
+verdicts = {
+    f"{dataset}_{arch}": control_verdicts(rows)
+    for (dataset, arch), rows in measures[measures.run_id.isin(kept.run_id)].groupby(["dataset", "arch"])
+}
+args = (snakemake.params.study, runs, excluded, tables, verdicts, snakemake.params.min_train_acc)
+write_text(snakemake.output.rst, front_page(*args))
+write_text(snakemake.output.markdown, markdown_page(*args))
