@@ -64,7 +64,7 @@ def fig_sign_error_cdf(errors_by_measure: Mapping[str, npt.ArrayLike], title: st
             **style,
         )
     ax.axvline(CHANCE, color="0.5", linestyle=":", linewidth=0.8)
-    ax.set_xlim(0.0, 1.0)
+    ax.set_xlim(-0.02, 1.02)  # keep the jumps at 0 and 1 (one replicate: errors are 0, 1/2 or 1) off the spines
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("sign-error of an environment", fontsize=9)
     ax.set_ylabel("fraction of environments", fontsize=9)
