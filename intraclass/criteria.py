@@ -44,8 +44,9 @@ information is blind to direction: a measure that ranks every pair the wrong way
 
 Robust sign-error
 -----------------
-Dziugaite et al., "In search of robust measures of generalization" (NeurIPS 2020), §3-4, and their code
-(``nitarshan/robust-generalization-measures``: ``common.sign_error``, ``create_environments``). An *environment*
+Dziugaite et al., "In search of robust measures of generalization" (NeurIPS 2020), and their code
+(``nitarshan/robust-generalization-measures``, ``experiments/coupled_networks``: ``common.sign_error``,
+``create_environments.py``, ``figure_cdf_all_measures.py``). An *environment*
 is an unordered pair of configurations (the values of every axis) that differ in exactly one axis; its
 sign-error is the mean over the |A| x |B| pairs of models (replicate x replicate, i in A, j in B)::
 
@@ -362,17 +363,19 @@ def write_sign_error_tables(table: pd.DataFrame, stem: str | os.PathLike[str], d
 # helpers
 
 
-def _labels(values: npt.ArrayLike, name: str, what: str) -> np.ndarray:
-    """Integer codes of a 1-D label array, or of the distinct rows of a 2-D one."""
+def _labels(values: npt.ArrayLike, name: str, what: str) -> tuple[np.ndarray, int]:
+    """Integer codes 0..k-1 of a 1-D label array, or of the distinct rows of a 2-D one, and k."""
     array = np.asarray(values)
-    if array.ndim == 1:
-        return pd.factorize(array, use_na_sentinel=False)[0]
-    if array.ndim == 2:
-        columns = [pd.factorize(array[:, k], use_na_sentinel=False)[0] for k in range(array.shape[1])]
-        if not columns:
-            return np.zeros(array.shape[0], dtype=int)
-        return np.unique(np.column_stack(columns), axis=0, return_inverse=True)[1].reshape(-1)
-    raise ValueError(f"{what}: {name} must be 1-D (or 2-D for condition), got shape {array.shape}")
+    if array.ndim not in (1, 2):
+        raise ValueError(f"{what}: {name} must be 1-D (or 2-D for condition), got shape {array.shape}")
+    columns = [array] if array.ndim == 1 else [array[:, k] for k in range(array.shape[1])]
+    key, count = np.zeros(array.shape[0], dtype=np.int64), 1
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        # the row so far and this column as one integer, re-coded to 0..count-1 (hashing: no sort, no overflow)
+        key, distinct = pd.factorize(key * len(uniques) + codes)
+        count = len(distinct)
+    return key, count
 
 
 def _joint_counts(v_mu: npt.ArrayLike, v_g: npt.ArrayLike, condition: npt.ArrayLike | None, what: str) -> np.ndarray:
@@ -387,15 +390,14 @@ def _joint_counts(v_mu: npt.ArrayLike, v_g: npt.ArrayLike, condition: npt.ArrayL
     if mu.size == 0:
         raise ValueError(f"{what}: needs at least one sample, got none")
     if condition is None:
-        u = np.zeros(mu.size, dtype=int)
+        u, n_u = np.zeros(mu.size, dtype=np.int64), 1
     else:
         if len(np.asarray(condition)) != mu.size:
             raise ValueError(f"{what}: condition has {len(np.asarray(condition))} rows, v_mu and v_g have {mu.size}")
-        u = _labels(condition, "condition", what)
-    codes = (u, _labels(mu, "v_mu", what), _labels(g, "v_g", what))
-    joint = np.zeros([c.max() + 1 for c in codes])
-    np.add.at(joint, codes, 1.0)
-    return joint
+        u, n_u = _labels(condition, "condition", what)
+    (a, n_a), (b, n_b) = _labels(mu, "v_mu", what), _labels(g, "v_g", what)
+    counts = np.bincount((u * n_a + a) * n_b + b, minlength=n_u * n_a * n_b)
+    return counts.reshape(n_u, n_a, n_b).astype(float)
 
 
 def _information(joint: np.ndarray) -> tuple[float, float]:
