@@ -1,7 +1,8 @@
 """The robust sign-error's figure: the empirical CDF of the per-environment sign-errors of each measure, the
 distribution Dziugaite et al. 2020 plot per measure with its mean, 90th percentile and maximum (their
-``figure_cdf_all_measures.py`` draws it as a heat map; here one line per measure). Data in (:func:`intraclass.criteria.sign_error_environments`' errors), a matplotlib Figure out; matplotlib
-is imported here only, so that :mod:`intraclass.criteria` stays free of it.
+``figure_cdf_all_measures.py`` draws it as a heat map; here one line per measure). Data in (the errors of
+:func:`intraclass.criteria.sign_error_environments`), a matplotlib Figure out; matplotlib is imported here only, so
+that :mod:`intraclass.criteria` stays free of it.
 """
 
 from __future__ import annotations

@@ -75,9 +75,7 @@ class Measure:
         if self.orientation not in (1, -1):
             raise ValueError(f"measure {self.name!r}: orientation must be +1 or -1, got {self.orientation!r}")
         if (self.stage == "preactivations") != (self.compute is not None):
-            raise ValueError(
-                f"measure {self.name!r}: a compute function is needed exactly for the preactivations stage"
-            )
+            raise ValueError(f"measure {self.name!r}: a compute function is needed exactly for the preactivations stage")
 
     @property
     def oriented_latex(self) -> str:
