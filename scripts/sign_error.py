@@ -1,0 +1,29 @@
+"""Rule sign_error: one experiment's robust sign-error table (CSV, Markdown, LaTeX), its environments, and the
+empirical CDF of the environments' sign-errors per measure (Dziugaite et al. 2020)."""
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from intraclass.criteria import sign_error_environments, sign_error_table, write_sign_error_tables
+from intraclass.criteria_plots import fig_sign_error_cdf
+from intraclass.kendall import select_models
+from intraclass.logs import log_to_file
+from intraclass.plots import save_figure
+from intraclass.registry import MEASURES
+from intraclass.storage import write_csv
+
+log_to_file(snakemake.log[0])
+measures = pd.read_csv(snakemake.input.measures)
+measures = measures[measures.run_id.isin(snakemake.params.run_ids)]
+kept, excluded = select_models(measures, snakemake.params.min_train_acc)
+for row in excluded.itertuples():
+    logging.warning("left out %s: %s", row.run_id, row.reason)
+names = [m for m in MEASURES if m in measures.columns]
+environments = sign_error_environments(kept, names)
+write_csv(snakemake.output.environments, environments)
+write_sign_error_tables(sign_error_table(environments, names), Path(snakemake.output.table).with_suffix(""))
+errors = {name: environments.loc[environments.measure == name, "sign_error"] for name in names}
+figure = fig_sign_error_cdf(errors, title=snakemake.wildcards.experiment)
+save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)
