@@ -163,7 +163,7 @@ def cmi_by_set(df: pd.DataFrame, measure_name: str, max_size: int = MAX_SET_SIZE
 
     Returns one row per set, in order of size then axis order: ``set`` (axes joined by "+", "" for the empty set),
     ``size``, ``cmi`` (NaN where H(V_g | U_S) = 0) and ``pairs`` (ordered pairs of distinct models of one
-    experiment). Pass the models kept by :func:`intraclass.kendall.select_models`; rows whose measure is NaN are
+    experiment). Pass the models kept by :func:`intraclass.selection.select_runs`; rows whose measure is NaN are
     left out with a warning; a measure absent or NaN throughout gives no pair and NaN everywhere.
     """
     if not isinstance(max_size, int) or max_size < 0:
@@ -440,7 +440,7 @@ def _oriented_rows(df: pd.DataFrame, name: str, what: str) -> tuple[pd.DataFrame
     bad = np.flatnonzero(~np.isfinite(accuracy))
     if bad.size:
         raise ValueError(
-            f"{what}: test_acc of row {df.index[bad[0]]!r} is {df[ACCURACY].iloc[bad[0]]!r}; run select_models first"
+            f"{what}: test_acc of row {df.index[bad[0]]!r} is {df[ACCURACY].iloc[bad[0]]!r}; run select_runs first"
         )
     values = pd.to_numeric(df[name], errors="coerce") if name in df.columns else pd.Series(np.nan, index=df.index)
     finite = np.isfinite(values.to_numpy(dtype=float))

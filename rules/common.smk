@@ -169,7 +169,9 @@ def get_followed_metrics(wildcards):
 def planned_targets():
     """What the study makes that is known before training: tables, and the figures that need no followed run."""
     targets = [f"{RESULTS}/summary.rst", f"{FIGURES}/fig3.png", f"{FIGURES}/fig8.png"]
-    targets += [f"{RESULTS}/kendall/{experiment}.md" for experiment in EXPERIMENTS]
+    for experiment in EXPERIMENTS:
+        targets.append(f"{RESULTS}/kendall/{experiment}.md")
+        targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
     targets += [f"{RESULTS}/kendall/{experiment}_vs_paper.md" for experiment in paper_experiments() & set(EXPERIMENTS)]
     return targets
 

@@ -25,8 +25,8 @@ rule cmi:
     conda:
         "../envs/torch.yaml"
     params:
-        run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
-        min_train_acc=config["kendall"]["min_train_acc"],
+        run_ids=get_experiment_runs,
+        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/cmi.py"
 
@@ -61,8 +61,8 @@ rule sign_error:
     conda:
         "../envs/torch.yaml"
     params:
-        run_ids=lambda wildcards: EXPERIMENTS[wildcards.experiment],
-        min_train_acc=config["kendall"]["min_train_acc"],
+        run_ids=get_experiment_runs,
+        min_train_acc=MIN_TRAIN_ACC,
         dpi=config["plots"]["dpi"],
     script:
         "../scripts/sign_error.py"

@@ -6,14 +6,14 @@ from pathlib import Path
 import pandas as pd
 
 from intraclass.criteria import cmi_table, write_cmi_tables
-from intraclass.kendall import select_models
 from intraclass.logs import log_to_file
 from intraclass.registry import MEASURES
+from intraclass.selection import select_runs
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
 measures = measures[measures.run_id.isin(snakemake.params.run_ids)]
-kept, excluded = select_models(measures, snakemake.params.min_train_acc)
+kept, excluded = select_runs(measures, snakemake.params.min_train_acc)
 for row in excluded.itertuples():
     logging.warning("left out %s: %s", row.run_id, row.reason)
 table = cmi_table(kept, [m for m in MEASURES if m in measures.columns])

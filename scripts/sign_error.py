@@ -8,16 +8,16 @@ import pandas as pd
 
 from intraclass.criteria import sign_error_environments, sign_error_table, write_sign_error_tables
 from intraclass.criteria_plots import fig_sign_error_cdf
-from intraclass.kendall import select_models
 from intraclass.logs import log_to_file
 from intraclass.plots import save_figure
 from intraclass.registry import MEASURES
+from intraclass.selection import select_runs
 from intraclass.storage import write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
 measures = measures[measures.run_id.isin(snakemake.params.run_ids)]
-kept, excluded = select_models(measures, snakemake.params.min_train_acc)
+kept, excluded = select_runs(measures, snakemake.params.min_train_acc)
 for row in excluded.itertuples():
     logging.warning("left out %s: %s", row.run_id, row.reason)
 names = [m for m in MEASURES if m in measures.columns]
