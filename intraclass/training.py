@@ -28,7 +28,7 @@ from torch import nn
 
 from .correctness import pack_correct
 from .data import DatasetArrays
-from .grid import ADAM_LR_DIVISOR, LR_GAMMA, SGD_MOMENTUM, RunConfig, TrainingSettings
+from .grid import ADAM_LR_DIVISOR, LR_GAMMA, PRECISIONS, SGD_MOMENTUM, RunConfig, TrainingSettings
 from .models import ModelSpec, build_model
 from .paths import snapshot_path
 from .storage import atomic_path
@@ -46,6 +46,11 @@ class TrainingState:
     wall_s: float = 0.0
 
 
+PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# Snapshots wait in this folder beside the checkpoint until the run ends: Snakemake deletes a killed job's declared
+# outputs, and a resumed run does not pass the early epochs again.
+PENDING_SNAPSHOTS = "checkpoint_snapshots"
+
 # What a checkpoint restores besides the state: the model, optimizer, schedule and augmentation generator.
 Trainer = tuple[nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler, torch.Generator]
 
@@ -62,10 +67,9 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     float32 elsewhere; ``fp32`` and ``bf16`` are what they say."""
     if precision == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    if precision not in dtypes:
-        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
-    return dtypes[precision]
+    if precision not in PRECISION_DTYPES:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return PRECISION_DTYPES[precision]
 
 
 def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
@@ -278,7 +282,7 @@ def train(
         final = snapshot_path(run_dir, epoch)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(_pending_snapshot(run_dir, epoch), final)
-    shutil.rmtree(_pending_snapshot(run_dir, 0).parent, ignore_errors=True)
+    shutil.rmtree(run_dir / PENDING_SNAPSHOTS, ignore_errors=True)
     checkpoint_path.unlink(missing_ok=True)
     return {
         **run.as_dict(),
@@ -287,7 +291,7 @@ def train(
         "diverged": state.diverged,
         "wall_s": state.wall_s,
         "device": str(device),
-        "precision": {torch.float32: "fp32", torch.bfloat16: "bf16"}[dtype],
+        "precision": next(name for name, value in PRECISION_DTYPES.items() if value == dtype),
         "settings": asdict(settings),
         "history": [{k: _finite_or_none(v) for k, v in h.items()} for h in state.history],
     }
@@ -313,9 +317,7 @@ def _final_metrics(
 
 
 def _pending_snapshot(run_dir: Path, epoch: int) -> Path:
-    """Snapshots wait beside the checkpoint until the run ends: Snakemake deletes a killed job's declared outputs,
-    and a resumed run does not pass the early epochs again."""
-    return run_dir / "checkpoint_snapshots" / f"epoch_{epoch:03d}.pt"
+    return run_dir / PENDING_SNAPSHOTS / f"epoch_{epoch:03d}.pt"
 
 
 def _resume(path: Path, key: str, trainer: Trainer) -> TrainingState | None:
