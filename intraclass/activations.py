@@ -30,8 +30,9 @@ def extract_preactivations(
 
     def hook_for(index: int):
         def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            # Reduce at once: a following in-place ReLU would otherwise overwrite the tensor.
-            pooled = output.amax(dim=tuple(range(2, output.dim()))) if output.dim() > 2 else output
+            # Pool or copy at once: a following in-place ReLU overwrites ``output`` itself, and ``.float().cpu()``
+            # of a float32 tensor on the CPU would still be that tensor.
+            pooled = output.amax(dim=tuple(range(2, output.dim()))) if output.dim() > 2 else output.clone()
             collected[index].append(pooled.float().cpu())
 
         return hook

@@ -145,15 +145,19 @@ SGD_MOMENTUM = 0.9
 ADAM_LR_DIVISOR = 100  # Adam runs with the learning rate divided by 100 (A.2)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 autocast on CUDA (where supported), fp32 elsewhere
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
-    """Everything about training that is not a hyperparameter of the grid."""
+    """Everything about training that is not a hyperparameter of the grid (units after each field)."""
 
-    epochs: int = 250
-    min_loss: float = 1e-4  # stop once the epoch's mean training loss is below this
-    checkpoint_every: int = 5
-    snapshot_epochs: tuple[int, ...] = ()
-    eval_batch_size: int = 1000
+    epochs: int = 250  # passes over the training split
+    min_loss: float = 1e-4  # nats per image: stop once the epoch's mean training loss is below this
+    checkpoint_every: int = 5  # epochs
+    snapshot_epochs: tuple[int, ...] = ()  # epochs after which the weights are kept; 0 = the untrained network
+    eval_batch_size: int = 1000  # images per forward pass when evaluating
+    precision: str = "auto"  # one of PRECISIONS: the arithmetic of training's forward and backward passes
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "snapshot_epochs", tuple(sorted(set(self.snapshot_epochs))))
@@ -161,9 +165,11 @@ class TrainingSettings:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
-        late = [e for e in self.snapshot_epochs if not 1 <= e <= self.epochs]
-        if late:
-            raise ValueError(f"snapshot epochs {late} are outside 1..{self.epochs}")
+        outside = [e for e in self.snapshot_epochs if not 0 <= e <= self.epochs]
+        if outside:
+            raise ValueError(f"snapshot epochs {outside} are outside 0..{self.epochs}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def milestones(self) -> list[int]:
         return sorted({max(1, round(f * self.epochs)) for f in LR_MILESTONE_FRACTIONS})

@@ -1,5 +1,6 @@
 """Training one configuration (SPEC §4), airbench-style: the training split lives on the device as one tensor and
-augmentation is a batched tensor operation.
+augmentation is a batched tensor operation. On CUDA the network runs in channels_last layout and, with precision
+``auto``, under bfloat16 autocast (weights and optimizer state stay float32); on the CPU it runs in float32.
 
 A checkpoint every few epochs holds everything the rest of the run depends on (weights, optimizer, schedule, RNG
 states, history), so a killed job started again resumes where it stopped and ends with the same weights.
@@ -7,6 +8,7 @@ states, history), so a killed job started again resumes where it stopped and end
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .correctness import pack_correct
 from .data import DatasetArrays
-from .grid import ADAM_LR_DIVISOR, LR_GAMMA, SGD_MOMENTUM, RunConfig, TrainingSettings
+from .grid import ADAM_LR_DIVISOR, LR_GAMMA, PRECISIONS, SGD_MOMENTUM, RunConfig, TrainingSettings
 from .models import ModelSpec, build_model
 from .paths import snapshot_path
 from .storage import atomic_path
@@ -42,11 +46,40 @@ class TrainingState:
     wall_s: float = 0.0
 
 
+PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# Snapshots wait in this folder beside the checkpoint until the run ends: Snakemake deletes a killed job's declared
+# outputs, and a resumed run does not pass the early epochs again.
+PENDING_SNAPSHOTS = "checkpoint_snapshots"
+
+# What a checkpoint restores besides the state: the model, optimizer, schedule and augmentation generator.
+Trainer = tuple[nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler, torch.Generator]
+
+
 def pick_device(requested: str = "auto") -> torch.device:
     """CUDA when present (or asked for), else the CPU."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype of the forward and backward arithmetic: ``auto`` is bfloat16 on a CUDA device that supports it,
+    float32 elsewhere; ``fp32`` and ``bf16`` are what they say."""
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    if precision not in PRECISION_DTYPES:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return PRECISION_DTYPES[precision]
+
+
+def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    """Mixed precision in ``dtype`` on ``device``; float32 runs without autocast (bit-identical to plain code)."""
+    return contextlib.nullcontext() if dtype == torch.float32 else torch.autocast(device.type, dtype=dtype)
+
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA, where convolutions run faster in it; the default layout elsewhere."""
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
 def normalized_tensor(images: np.ndarray, mean: list[float], std: list[float], device: torch.device) -> torch.Tensor:
@@ -78,19 +111,60 @@ def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator) -
     return torch.where(flip[:, None, None, None], shifted.flip(3), shifted)
 
 
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over ``(x, y)`` in an order drawn from ``generator``, one optimizer step per batch.
+
+    Returns the summed training loss and the number of correct predictions as device tensors: no host sync.
+    """
+    model.train()
+    n = len(x)
+    order = torch.randperm(n, device=x.device, generator=generator)
+    loss_sum, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+    for start in range(0, n, batch_size):
+        index = order[start : start + batch_size]
+        xb, yb = x[index], y[index]
+        if augment is not None:
+            xb = augment(xb)
+        with autocast(x.device, dtype):
+            logits = model(xb)
+            loss = nn.functional.cross_entropy(logits, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(index)
+        correct += (logits.detach().argmax(1) == yb).sum()
+    return loss_sum, correct
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` in inference mode."""
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, dtype: torch.dtype = torch.float32
+) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``model`` in inference mode and which images it classifies correctly (bool per image).
+
+    The sums stay on the device until the end (one host sync, not one per batch); the loss is summed in float64.
+    """
     was_training = model.training
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = []
     for start in range(0, len(x), batch_size):
-        logits = model(x[start : start + batch_size])
         target = y[start : start + batch_size]
-        loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(1) == target).sum().item()
+        with autocast(x.device, dtype):
+            logits = model(x[start : start + batch_size])
+        loss_sum += nn.functional.cross_entropy(logits.float(), target, reduction="sum").double()
+        correct.append(logits.argmax(1) == target)
     model.train(was_training)
-    return loss_sum / len(x), correct / len(x)
+    return loss_sum.item() / len(x), torch.cat(correct).cpu().numpy()
 
 
 def fingerprint(run: RunConfig, settings: TrainingSettings) -> str:
@@ -119,7 +193,7 @@ def model_spec(run: RunConfig, data: DatasetArrays) -> ModelSpec:
 
 def save_model(path: str | os.PathLike[str], model: nn.Module, spec: ModelSpec, normalization: tuple) -> None:
     """A trained model as the later stages read it: its spec, weights and the input normalization."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}  # the same file from any layout
     _save_torch(path, {"spec": asdict(spec), "state_dict": state, "normalization": normalization})
 
 
@@ -142,137 +216,141 @@ def train(
     """Train ``run`` and write ``model.pt`` (and snapshots) into ``run_dir``; return the run's metrics.
 
     Resumes from ``run_dir/checkpoint.pt`` when it was made for the same run and settings. A non-finite loss ends
-    the run and is recorded as ``diverged``; it is not an error.
+    the run and is recorded as ``diverged``; it is not an error. The metrics describe the saved float32 model
+    (evaluated in float32 whatever the training precision), including which test images it classifies correctly.
     """
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / "checkpoint.pt"
-    # Snapshots wait beside the checkpoint until the run ends: Snakemake deletes a killed job's declared outputs,
-    # and a resumed run does not pass the early epochs again.
-    pending_dir = run_dir / "checkpoint_snapshots"
-
-    def pending_snapshot(epoch: int) -> Path:
-        return pending_dir / f"epoch_{epoch:03d}.pt"
-
-    key = fingerprint(run, settings)
+    dtype, layout = resolve_precision(settings.precision, device), memory_format(device)
     mean, std = data.normalization()
-    x_train = normalized_tensor(data.x_train, mean, std, device)
+    x_train = normalized_tensor(data.x_train, mean, std, device).contiguous(memory_format=layout)
     y_train = torch.as_tensor(data.y_train, device=device)
-    x_test = normalized_tensor(data.x_test, mean, std, device)
+    x_test = normalized_tensor(data.x_test, mean, std, device).contiguous(memory_format=layout)
     y_test = torch.as_tensor(data.y_test, device=device)
 
     torch.manual_seed(run.seed)
     spec = model_spec(run, data)
-    model = build_model(spec).to(device)
+    model = build_model(spec).to(device, memory_format=layout)
     optimizer = make_optimizer(model, run)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, settings.milestones(), gamma=LR_GAMMA)
     generator = torch.Generator(device=device)
     generator.manual_seed(run.seed)
-    state = TrainingState()
-
-    if checkpoint_path.exists():
-        stored = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if stored["fingerprint"] == key:
-            model.load_state_dict(stored["model"])
-            optimizer.load_state_dict(stored["optimizer"])
-            scheduler.load_state_dict(stored["scheduler"])
-            _restore_rng(stored["rng"], generator)
-            state = TrainingState(**stored["state"])
-            log.info("resumed %s from its checkpoint at epoch %d", run.run_id, state.epoch)
-        else:
-            log.info("ignoring a checkpoint made for other settings: %s", checkpoint_path)
-
-    def save_checkpoint() -> None:
-        _save_torch(
-            checkpoint_path,
-            {
-                "fingerprint": key,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": _rng_states(generator),
-                "state": asdict(state),
-            },
-        )
+    trainer, key = (model, optimizer, scheduler, generator), fingerprint(run, settings)
+    state = _resume(checkpoint_path, key, trainer) or TrainingState()
+    augment = partial(augment_batch, max_shift=data.max_shift, generator=generator) if run.augment else None
+    snapshot = partial(save_model, model=model, spec=spec, normalization=(mean, std))
+    if state.epoch == 0 and 0 in settings.snapshot_epochs:
+        snapshot(_pending_snapshot(run_dir, 0))  # the untrained network (SPEC §11), before the first step
 
     started = time.perf_counter() - state.wall_s
-    n = len(x_train)
     while state.epoch < settings.epochs and not state.diverged:
-        model.train()
-        order = torch.randperm(n, device=device, generator=generator)
-        loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
-        for start in range(0, n, run.batch_size):
-            index = order[start : start + run.batch_size]
-            xb, yb = x_train[index], y_train[index]
-            if run.augment:
-                xb = augment_batch(xb, data.max_shift, generator)
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(index)
-            correct += (logits.detach().argmax(1) == yb).sum()
-        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch ran at
+        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch runs at
+        loss_sum, correct = train_epoch(model, optimizer, x_train, y_train, run.batch_size, generator, augment, dtype)
         scheduler.step()
         state.epoch += 1
-        train_loss = loss_sum.item() / n
+        train_loss = loss_sum.item() / len(x_train)
         if not math.isfinite(train_loss):
             state.diverged = True
             log.warning("%s diverged at epoch %d (non-finite training loss)", run.run_id, state.epoch)
-        test_loss, test_acc = evaluate(model, x_test, y_test, settings.eval_batch_size)
+        test_loss, test_correct = evaluate(model, x_test, y_test, settings.eval_batch_size, dtype)
         record = {
             "epoch": state.epoch,
             "lr": lr,
             "train_loss": train_loss,
-            "train_acc": correct.item() / n,
+            "train_acc": correct.item() / len(x_train),
             "test_loss": test_loss,
-            "test_acc": test_acc,
+            "test_acc": float(test_correct.mean()),
         }
         state.history.append(record)
-        log.info(
-            "epoch %d/%d loss %.4g train_acc %.4f test_acc %.4f",
-            state.epoch,
-            settings.epochs,
-            train_loss,
-            record["train_acc"],
-            test_acc,
-        )
+        log.info("%s epoch %d/%d %s", run.run_id, state.epoch, settings.epochs, record)
         if on_epoch is not None:
             on_epoch(record)
         finished = state.diverged or state.epoch == settings.epochs or train_loss < settings.min_loss
         # Snapshots of epochs the run never reaches (early stop) hold its final weights.
         for epoch in settings.snapshot_epochs:
             if epoch == state.epoch or (finished and epoch > state.epoch):
-                save_model(pending_snapshot(epoch), model, spec, (mean, std))
+                snapshot(_pending_snapshot(run_dir, epoch))
         state.wall_s = time.perf_counter() - started
         if finished:
             break
         if state.epoch % settings.checkpoint_every == 0:
-            save_checkpoint()
+            _save_checkpoint(checkpoint_path, key, trainer, state)
 
-    train_loss, train_acc = evaluate(model, x_train, y_train, settings.eval_batch_size)
-    test_loss, test_acc = evaluate(model, x_test, y_test, settings.eval_batch_size)
     save_model(run_dir / "model.pt", model, spec, (mean, std))
-    metrics = {
-        **run.as_dict(),
-        "epochs_run": state.epoch,
-        "train_acc": train_acc,
-        "train_loss": _finite_or_none(train_loss),
-        "test_acc": test_acc,
-        "test_loss": _finite_or_none(test_loss),
-        "diverged": state.diverged,
-        "wall_s": state.wall_s,
-        "device": str(device),
-        "settings": asdict(settings),
-        "history": [{k: _finite_or_none(v) for k, v in h.items()} for h in state.history],
-    }
+    metrics = _final_metrics(model, (x_train, y_train), (x_test, y_test), settings.eval_batch_size)
     for epoch in settings.snapshot_epochs:
         final = snapshot_path(run_dir, epoch)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(pending_snapshot(epoch), final)
-    shutil.rmtree(pending_dir, ignore_errors=True)
+        os.replace(_pending_snapshot(run_dir, epoch), final)
+    shutil.rmtree(run_dir / PENDING_SNAPSHOTS, ignore_errors=True)
     checkpoint_path.unlink(missing_ok=True)
-    return metrics
+    return {
+        **run.as_dict(),
+        "epochs_run": state.epoch,
+        **metrics,
+        "diverged": state.diverged,
+        "wall_s": state.wall_s,
+        "device": str(device),
+        "precision": next(name for name, value in PRECISION_DTYPES.items() if value == dtype),
+        "settings": asdict(settings),
+        "history": [{k: _finite_or_none(v) for k, v in h.items()} for h in state.history],
+    }
+
+
+def _final_metrics(
+    model: nn.Module,
+    train_split: tuple[torch.Tensor, torch.Tensor],
+    test_split: tuple[torch.Tensor, torch.Tensor],
+    batch_size: int,
+) -> dict[str, Any]:
+    """Loss and accuracy of the final model on both splits, and its per-image test correctness (packed bits)."""
+    train_loss, train_correct = evaluate(model, *train_split, batch_size)
+    test_loss, test_correct = evaluate(model, *test_split, batch_size)
+    return {
+        "train_acc": float(train_correct.mean()),
+        "train_loss": _finite_or_none(train_loss),
+        "test_acc": float(test_correct.mean()),
+        "test_loss": _finite_or_none(test_loss),
+        "n_test": len(test_correct),
+        "test_correct": pack_correct(test_correct),
+    }
+
+
+def _pending_snapshot(run_dir: Path, epoch: int) -> Path:
+    return run_dir / PENDING_SNAPSHOTS / f"epoch_{epoch:03d}.pt"
+
+
+def _resume(path: Path, key: str, trainer: Trainer) -> TrainingState | None:
+    """Load the checkpoint at ``path`` into ``trainer`` if it was made for ``key``; its state, else None."""
+    if not path.exists():
+        return None
+    model, optimizer, scheduler, generator = trainer
+    stored = torch.load(path, map_location=generator.device, weights_only=False)
+    if stored["fingerprint"] != key:
+        log.info("ignoring a checkpoint made for other settings: %s", path)
+        return None
+    model.load_state_dict(stored["model"])
+    optimizer.load_state_dict(stored["optimizer"])
+    scheduler.load_state_dict(stored["scheduler"])
+    _restore_rng(stored["rng"], generator)
+    state = TrainingState(**stored["state"])
+    log.info("resumed from %s at epoch %d", path, state.epoch)
+    return state
+
+
+def _save_checkpoint(path: Path, key: str, trainer: Trainer, state: TrainingState) -> None:
+    model, optimizer, scheduler, generator = trainer
+    _save_torch(
+        path,
+        {
+            "fingerprint": key,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": _rng_states(generator),
+            "state": asdict(state),
+        },
+    )
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -8,11 +8,21 @@ import numpy as np
 import pytest
 import torch
 
+from intraclass.correctness import correctness_matrix, pack_correct, unpack_correct
 from intraclass.data import DatasetArrays, load_dataset
 from intraclass.grid import RunConfig, TrainingSettings
 from intraclass.models import ModelSpec, build_model
 from intraclass.paths import snapshot_path
-from intraclass.training import augment_batch, load_model, make_optimizer, train
+from intraclass.training import (
+    augment_batch,
+    evaluate,
+    load_model,
+    make_optimizer,
+    model_spec,
+    normalized_tensor,
+    resolve_precision,
+    train,
+)
 
 CPU = torch.device("cpu")
 
@@ -64,23 +74,111 @@ def test_optimizer_rules():
 def test_schedule_milestones_scale_with_the_budget():
     assert TrainingSettings(epochs=250).milestones() == [150, 230, 240]
     assert TrainingSettings(epochs=10).milestones() == [6, 9, 10]
-    with pytest.raises(ValueError, match=r"snapshot epochs \[12\]"):
+    with pytest.raises(ValueError, match=r"snapshot epochs \[12\] are outside 0..10"):
         TrainingSettings(epochs=10, snapshot_epochs=(12,))
 
 
-def test_training_records_history_snapshots_and_deletes_checkpoint(tmp_path):
-    settings = TrainingSettings(epochs=3, checkpoint_every=1, snapshot_epochs=(1, 3))
-    metrics = train(run_config(dropout=0.0, augment=False), small_digits(1347), settings, tmp_path, CPU)
+def test_settings_accept_epoch_zero_and_known_precisions_only():
+    assert TrainingSettings(epochs=3, snapshot_epochs=(3, 0, 0)).snapshot_epochs == (0, 3)
+    with pytest.raises(ValueError, match=r"snapshot epochs \[-1\] are outside 0..3"):
+        TrainingSettings(epochs=3, snapshot_epochs=(-1, 0))
+    with pytest.raises(ValueError, match="precision must be one of .* got 'fp16'"):
+        TrainingSettings(precision="fp16")
+
+
+def test_precision_auto_is_fp32_on_the_cpu():
+    assert resolve_precision("auto", CPU) == torch.float32
+    assert resolve_precision("fp32", CPU) == torch.float32
+    assert resolve_precision("bf16", CPU) == torch.bfloat16
+
+
+def test_evaluate_matches_one_whole_batch_forward():
+    torch.manual_seed(0)
+    model = build_model(ModelSpec("vgg", 5, 1)).eval()
+    x, y = torch.randn(23, 1, 8, 8), torch.randint(0, 5, (23,))
+    loss, correct = evaluate(model, x, y, batch_size=5)
+    with torch.no_grad():
+        logits = model(x)
+    assert correct.dtype == np.bool_ and correct.tolist() == (logits.argmax(1) == y).tolist()
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One 3-epoch run with snapshots at epochs 0, 1 and 3, shared by the tests that only read its outputs."""
+    run, data, run_dir = run_config(dropout=0.0, augment=False), small_digits(1347), tmp_path_factory.mktemp("run")
+    settings = TrainingSettings(epochs=3, checkpoint_every=1, snapshot_epochs=(0, 1, 3))
+    return run, data, train(run, data, settings, run_dir, CPU), run_dir
+
+
+def test_training_records_history_snapshots_and_deletes_checkpoint(trained_run):
+    _, _, metrics, run_dir = trained_run
     assert metrics["epochs_run"] == 3 and len(metrics["history"]) == 3
     assert [h["lr"] for h in metrics["history"]] == pytest.approx([0.1, 0.1, 0.02])  # x0.2 from epoch 3 of 3
     assert metrics["test_acc"] > 0.5 and not metrics["diverged"]
-    assert snapshot_path(tmp_path, 1).exists() and snapshot_path(tmp_path, 3).exists()
-    assert not (tmp_path / "checkpoint.pt").exists()
+    assert all(snapshot_path(run_dir, epoch).exists() for epoch in (0, 1, 3))
+    assert not (run_dir / "checkpoint.pt").exists() and not (run_dir / "checkpoint_snapshots").exists()
     json.dumps(metrics, allow_nan=False)
-    final, _ = load_model(tmp_path / "model.pt")
-    last, _ = load_model(snapshot_path(tmp_path, 3))
+    final, _ = load_model(run_dir / "model.pt")
+    last, _ = load_model(snapshot_path(run_dir, 3))
     for a, b in zip(final.state_dict().values(), last.state_dict().values(), strict=False):
         assert torch.equal(a, b)
+
+
+def test_metrics_store_which_test_images_the_final_model_got_right(trained_run):
+    _, data, metrics, run_dir = trained_run
+    assert metrics["n_test"] == 100 and metrics["precision"] == "fp32"
+    correct = unpack_correct(metrics["test_correct"], metrics["n_test"])
+    assert correct.any() and not correct.all()  # a mix of right and wrong, so the comparisons below can fail
+    assert correct.mean() == metrics["test_acc"]  # exactly
+    model, (mean, std) = load_model(run_dir / "model.pt")
+    with torch.no_grad():
+        predicted = model(normalized_tensor(data.x_test, mean, std, CPU)).argmax(1).numpy()
+    np.testing.assert_array_equal(correct, predicted == data.y_test)
+    np.testing.assert_array_equal(correctness_matrix([metrics, metrics]), [correct, correct])
+
+
+def test_epoch_zero_snapshot_is_the_untrained_network(trained_run):
+    run, data, _, run_dir = trained_run
+    torch.manual_seed(run.seed)
+    initialised = build_model(model_spec(run, data)).state_dict()  # what train() builds before any step
+    untrained, _ = load_model(snapshot_path(run_dir, 0))
+    trained, _ = load_model(snapshot_path(run_dir, 1))
+    for name, value in initialised.items():
+        assert torch.equal(untrained.state_dict()[name], value), name  # BN statistics included: no forward ran
+    assert not torch.equal(trained.state_dict()["head.weight"], initialised["head.weight"])
+
+
+def test_bf16_training_runs_and_reports_the_float32_model(tmp_path):
+    data = small_digits()
+    metrics = train(run_config(augment=False), data, TrainingSettings(epochs=1, precision="bf16"), tmp_path, CPU)
+    assert metrics["precision"] == "bf16" and np.isfinite(metrics["history"][0]["train_loss"])
+    model, (mean, std) = load_model(tmp_path / "model.pt")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    with torch.no_grad():
+        predicted = model(normalized_tensor(data.x_test, mean, std, CPU)).argmax(1).numpy()
+    assert metrics["test_acc"] == np.mean(predicted == data.y_test)
+
+
+def test_packed_correctness_round_trips_and_rejects_bad_input():
+    correct = np.array([True, False, True] + [False] * 9 + [True])  # 13 images: 2 bytes, 3 padding bits
+    packed = pack_correct(correct)
+    assert packed == "oAg="  # 0b10100000, 0b00001000
+    np.testing.assert_array_equal(unpack_correct(packed, 13), correct)
+    with pytest.raises(ValueError, match="holds 2 bytes; 20 images need 3"):
+        unpack_correct(packed, 20)
+    with pytest.raises(ValueError, match="bits set beyond its 4 images"):
+        unpack_correct(pack_correct(np.array([False] * 4 + [True])), 4)
+    with pytest.raises(ValueError, match="bool array, got dtype int64"):
+        pack_correct(np.array([1, 0]))
+    with pytest.raises(ValueError, match="not base64"):
+        unpack_correct("not base64!", 8)
+    runs = [
+        {"run_id": "a", "n_test": 13, "test_correct": packed},
+        {"run_id": "b", "n_test": 12, "test_correct": "AAA="},
+    ]
+    with pytest.raises(ValueError, match="run b has n_test 12, the runs before it 13"):
+        correctness_matrix(runs)
 
 
 def test_early_stop_fills_later_snapshots_with_final_weights(tmp_path):
@@ -105,7 +203,7 @@ def _train_in_child(run_dir: str) -> None:
     train(
         run_config(),
         small_digits(),
-        TrainingSettings(epochs=8, checkpoint_every=2, snapshot_epochs=(1, 8)),
+        TrainingSettings(epochs=8, checkpoint_every=2, snapshot_epochs=(0, 1, 8)),
         run_dir,
         CPU,
     )
@@ -113,7 +211,7 @@ def _train_in_child(run_dir: str) -> None:
 
 def test_killed_run_resumes_from_checkpoint_to_identical_weights(tmp_path):
     torch.set_num_threads(1)
-    settings = TrainingSettings(epochs=8, checkpoint_every=2, snapshot_epochs=(1, 8))
+    settings = TrainingSettings(epochs=8, checkpoint_every=2, snapshot_epochs=(0, 1, 8))
     reference = train(run_config(), small_digits(), settings, tmp_path / "uninterrupted", CPU)
 
     killed = tmp_path / "killed"
@@ -135,7 +233,7 @@ def test_killed_run_resumes_from_checkpoint_to_identical_weights(tmp_path):
     for (name, wa), wb in zip(a.state_dict().items(), b.state_dict().values(), strict=False):
         assert torch.equal(wa, wb), name
     assert resumed["history"] == reference["history"]
-    assert snapshot_path(killed, 1).exists()
+    assert snapshot_path(killed, 0).exists() and snapshot_path(killed, 1).exists()
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
