@@ -392,6 +392,8 @@ def read_kendall_interval_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     table = pd.read_csv(path, index_col=["measure", "cell"], keep_default_na=False, na_values=[""])
     table["missing_reason"] = table["missing_reason"].fillna("").astype(str)
     table["few_pairs"] = as_bool(table["few_pairs"])
+    for count in ("n_groups", "n_pairs", "n_axes", "n_resamples"):
+        table[count] = table[count].astype("Int64")
     return table
 
 
@@ -728,7 +730,7 @@ def _number(value: float, digits: int) -> str:
 def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
     """The wide grid of formatted cells: a row per measure, a column per cell (8 axes, total)."""
     _check_interval_table(table)
-    letters = _reason_letters(table) if latex else {}
+    letters = _reason_letters(table)
     few = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
     grid: dict[str, list[str]] = {}
     for measure_name in dict.fromkeys(table.index.get_level_values("measure")):
@@ -739,7 +741,7 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
                 row.append(
                     f"{MISSING_MARKDOWN}$^{{{letters[r['missing_reason']]}}}$"
                     if latex
-                    else f"{MISSING_MARKDOWN} ({r['missing_reason']})"
+                    else f"{MISSING_MARKDOWN} ({letters[r['missing_reason']]})"
                 )
                 continue
             text = _number(r["value"], digits)
@@ -784,6 +786,8 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
             f"{MISSING_MARKDOWN}$^{{{letter}}}$: {_latex_text(r)}." for r, letter in _reason_letters(table).items()
         ]
         lines = [line.replace("%", "\\%") if "$" not in line else line for line in lines]
+    else:
+        lines += [f"{MISSING_MARKDOWN} ({letter}): {r}." for r, letter in _reason_letters(table).items()]
     # Markdown renders consecutive lines as one paragraph: end each with a hard break
     return [line + "\\\\" if latex else line + "  " for line in lines]
 

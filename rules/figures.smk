@@ -85,9 +85,7 @@ rule fig5:
 rule fig6:
     input:
         unpack(get_snapshot_outputs("measures.json")),
-        metrics=lambda wildcards: [
-            f"{RESULTS}/runs/{r}/metrics.json" for r in followed_runs(wildcards.experiment).values()
-        ],
+        metrics=get_followed_metrics,
     output:
         **figure_files("fig6"),
     log:

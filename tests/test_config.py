@@ -27,7 +27,7 @@ def experiment(**base_changes):
         ({"experiments": [experiment(lr=0)]}, r"0 is less than or equal to the minimum of 0.*'lr'"),
         ({"experiments": [experiment(width=2)]}, r"2 is not one of \[1, 1.5\].*'width'"),
         ({"experiments": [experiment(optimizer="rmsprop")]}, "'rmsprop' is not one of"),
-        ({"training": {"epochs": 5, "snapshot_epochs": [9]}}, r"snapshot epochs \[9\] are outside 1..5"),
+        ({"training": {"epochs": 5, "snapshot_epochs": [9]}}, r"snapshot epochs \[9\] are outside 0..5"),
     ],
 )
 def test_bad_config_stops_before_any_job_naming_key_and_value(tmp_path, config, message):
