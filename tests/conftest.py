@@ -52,13 +52,14 @@ def copy_workflow(destination: Path) -> Path:
     return destination
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real Snakemake command line in ``workdir``."""
+def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real Snakemake command line in ``workdir`` (``env``: the environment, default this one's)."""
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *args],
         cwd=workdir,
         capture_output=True,
         text=True,
+        env=env,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
