@@ -64,9 +64,9 @@ def make_optimizer(model: nn.Module, run: RunConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {run.optimizer!r}; expected 'sgd' or 'adam'")
 
 
-def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Random integer shifts of up to ``max_shift`` px in x and y (reflection padding) and random horizontal flips,
-    for a whole batch at once on its device."""
+def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+    """Random integer shifts of up to ``max_shift`` px in x and y (reflection padding) and, if ``flip``, random
+    horizontal flips, for a whole batch at once on its device."""
     n, _, h, w = x.shape
     padded = nn.functional.pad(x, (max_shift,) * 4, mode="reflect")
     shifts = torch.randint(0, 2 * max_shift + 1, (2, n), device=x.device, generator=generator)
@@ -74,8 +74,10 @@ def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator) -
     cols = shifts[1, :, None] + torch.arange(w, device=x.device)  # (n, w)
     batch = torch.arange(n, device=x.device)[:, None, None]
     shifted = padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (n, c, h, w)
-    flip = torch.rand(n, device=x.device, generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], shifted.flip(3), shifted)
+    if not flip:
+        return shifted
+    flipped = torch.rand(n, device=x.device, generator=generator) < 0.5
+    return torch.where(flipped[:, None, None, None], shifted.flip(3), shifted)
 
 
 @torch.no_grad()
@@ -204,7 +206,7 @@ def train(
             index = order[start : start + run.batch_size]
             xb, yb = x_train[index], y_train[index]
             if run.augment:
-                xb = augment_batch(xb, data.max_shift, generator)
+                xb = augment_batch(xb, data.max_shift, generator, flip=data.flip)
             logits = model(xb)
             loss = nn.functional.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
