@@ -537,7 +537,7 @@ def parse_idx(content: bytes, origin: str = "IDX content") -> np.ndarray:
             f"{origin}: the header gives dimensions {dims}, {header + math.prod(dims):,} bytes in all, but the "
             f"content has {len(content):,}"
         )
-    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(dims)
+    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(dims).copy()  # writable, as torch wants
 
 
 def download_fashion(directory: str | os.PathLike[str]) -> None:

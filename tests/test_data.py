@@ -1,3 +1,4 @@
+import re
 import tarfile
 
 import numpy as np
@@ -286,3 +287,64 @@ def test_augmentation_without_flips_only_shifts():
     for i in range(3):
         r, c = shifts[0, i].item(), shifts[1, i].item()
         torch.testing.assert_close(out[i], padded[i, :, r : r + 5, c : c + 5])
+
+
+@pytest.mark.slow
+def test_tiny_study_on_a_custom_file_runs_end_to_end(tmp_path):
+    import pandas as pd
+    from conftest import TINY_STUDY, copy_workflow, snakemake, write_config
+
+    copy_workflow(tmp_path)
+    rng = np.random.default_rng(1)
+    arrays = {}
+    for split, n in (("train", 90), ("test", 30)):
+        sub = np.arange(n) % 6
+        x = rng.normal(0, 1, (n, 3, 8, 8)).astype(np.float32)
+        x[np.arange(n), sub % 3] += 2.0  # each subclass lights its own channel: something to learn
+        arrays |= {f"x_{split}": x, f"y_{split}": sub // 2, f"sub_{split}": sub}
+    np.savez(tmp_path / "mine.npz", **arrays)
+    base = {**TINY_STUDY["experiments"][0]["base"], "batch_size": 30, "augment": True}  # shifts and flips
+    dataset = {"name": "my-data", "path": "mine.npz", "max_shift": 1, "flip": True}
+    experiment = {"dataset": dataset, "arch": "vgg", "design": "lists", "base": base}
+    write_config(
+        tmp_path / "config.yaml",
+        {**TINY_STUDY, "experiments": [{**experiment, "values": {"lr": [0.1, 0.032, 0.01]}}]},
+    )
+    snakemake(tmp_path)
+    runs = pd.read_csv(tmp_path / "results/tiny/runs.csv")
+    assert len(runs) == 3 and set(runs.dataset) == {"my-data"} and (runs.epochs_run == 2).all()
+    assert runs.run_id.str.startswith("my-data_vgg_").all()
+    measures = pd.read_csv(tmp_path / "results/tiny/measures.csv")
+    assert len(measures) >= 3 and measures.filter(regex="^c1").notna().all().all()  # subclass measures computed
+    assert (tmp_path / "results/tiny/kendall/my-data_vgg.md").exists()
+    assert (tmp_path / "results/tiny/figures/my-data_vgg/fig11.png").exists()
+    prepared = DatasetArrays.load(tmp_path / "resources/datasets/my-data.npz")
+    assert (prepared.max_shift, prepared.flip, prepared.x_train.dtype) == (1, True, np.float32)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"y_test": None}, r"config: bad.npz: lacks the keys \['y_test'\]"),
+        ({"sub_test": np.arange(12) % 6 // 2}, r"bad.npz: subclass 1 of 'sub_train'/'sub_test' spans classes \[0, 1\]"),
+    ],
+)
+def test_bad_custom_file_stops_the_workflow_before_any_job(tmp_path, changes, message):
+    from conftest import TINY_STUDY, copy_workflow, snakemake, write_config
+
+    copy_workflow(tmp_path)
+    write_custom(tmp_path / "bad.npz", **changes)
+    experiment = custom_experiment("bad.npz")
+    write_config(tmp_path / "config.yaml", {**TINY_STUDY, "experiments": [experiment]})
+    result = snakemake(tmp_path, "-n", check=False)
+    assert result.returncode != 0 and re.search(message, result.stdout + result.stderr)
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_cifar_quick_config_plans_its_11_runs(tmp_path):
+    from conftest import copy_workflow, snakemake
+
+    copy_workflow(tmp_path)
+    result = snakemake(tmp_path, "-n", "--configfile", "configs/cifar-quick.yaml", "--quiet", "rules")
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
+    assert (counts["train"], counts["sharpness"], counts["download_cifar"]) == ("11", "11", "1")

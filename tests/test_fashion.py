@@ -14,6 +14,7 @@ from intraclass import data as data_module
 from intraclass.data import (
     DEBIAN_FASHION_DIR,
     FASHION_FILES,
+    DatasetArrays,
     DatasetError,
     IdxFile,
     installed_fashion_dir,
@@ -239,3 +240,32 @@ def test_real_debian_files_pass_the_official_checks():
     assert coarse.y_test[:10].tolist() == [SUPERCLASS_OF_LABEL[label] for label in fine.y_test[:10]]
     subset = stratified_subset(coarse, 600)
     assert np.bincount(subset.sub_train).tolist() == [60] * 10 and len(subset.x_test) == 10000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(installed_fashion_dir() is None, reason="Debian's dataset-fashion-mnist is not installed")
+def test_tiny_fashion_coarse_study_trains_and_measures_from_the_debian_files(tmp_path):
+    import json
+
+    from conftest import TINY_STUDY, copy_workflow, snakemake, write_config
+
+    copy_workflow(tmp_path)
+    # One epoch of 20 Adam steps on 500 images reaches about 0.57 test accuracy; the whole test set is evaluated.
+    base = {**TINY_STUDY["experiments"][0]["base"], "optimizer": "adam", "batch_size": 25, "augment": True}
+    experiment = {"dataset": "fashion-coarse", "arch": "vgg", "design": "lists", "base": base}
+    config = {
+        **TINY_STUDY,
+        "experiments": [experiment],
+        "datasets": {"fashion-coarse": {"train_subset": 500}},  # fashion_source unset: Debian's folder is found
+        "training": {"epochs": 1},
+    }
+    write_config(tmp_path / "config.yaml", config)
+    run_id = "fashion-coarse_vgg_lr0.1_wd0_bs25_adam_do0_aug1_w1_d1_r0"
+    snakemake(tmp_path, "results/tiny/runs.csv", f"results/tiny/runs/{run_id}/measures.json")
+    data = DatasetArrays.load(tmp_path / "resources/datasets/fashion-coarse.npz")
+    assert data.x_train.shape == (500, 1, 28, 28) and data.x_test.shape == (10000, 1, 28, 28)
+    assert np.bincount(data.sub_train).tolist() == [50] * 10 and (data.max_shift, data.flip) == (2, True)
+    metrics = json.loads((tmp_path / f"results/tiny/runs/{run_id}/metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 and metrics["test_acc"] > 0.35  # 5 balanced superclasses: chance is 0.2
+    measures = json.loads((tmp_path / f"results/tiny/runs/{run_id}/measures.json").read_text())
+    assert all(np.isfinite(measures[name]) for name in ("c1", "c2", "c3", "c4"))
