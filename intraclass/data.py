@@ -1,23 +1,30 @@
-"""The five datasets of the workflow (SPEC §1): CIFAR-10, CIFAR-100 (fine or coarse) and scikit-learn's digits.
+"""The data sets of the workflow: CIFAR-10, CIFAR-100 (fine or coarse), scikit-learn's digits (SPEC §1),
+Fashion-MNIST (fine or coarse, SPEC §10) and a user's own .npz file.
 
-Every dataset is reduced to one :class:`DatasetArrays`: uint8 images (N, C, H, W), the labels trained on and,
-where the dataset has them, the subclass labels used by the measures c1 and c2.
+Every data set is reduced to one :class:`DatasetArrays`: images (N, C, H, W), uint8 or float32, the labels trained
+on and, where the data set has them, the subclass labels used by the measures c1 and c2, with its augmentation.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import math
 import os
 import pickle
+import shutil
 import tarfile
 import tempfile
+import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .grid import experiment_runs
 from .storage import save_npz
 
 
@@ -60,30 +67,87 @@ CIFAR100 = CifarArchive(
 ARCHIVES = {archive.key: archive for archive in (CIFAR10, CIFAR100)}
 
 
+# Fashion-MNIST (SPEC §10). The sha256 sums are of the decompressed IDX content: Debian recompressed the files, so
+# only that check holds for both its copy and the official one; a download is also checked against the official
+# .gz md5 (torchvision's FashionMNIST.resources, fetched from its FashionMNIST.mirrors).
+@dataclass(frozen=True)
+class IdxFile:
+    """One of Fashion-MNIST's four official ``.gz`` files."""
+
+    filename: str
+    sha256: str  # of the decompressed content
+    size: int  # decompressed bytes
+    gz_md5: str  # of the official .gz
+
+
+FASHION_MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+FASHION_FILES = {
+    "train_images": IdxFile(
+        "train-images-idx3-ubyte.gz",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        47_040_016,
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    "train_labels": IdxFile(
+        "train-labels-idx1-ubyte.gz",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        60_008,
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    "test_images": IdxFile(
+        "t10k-images-idx3-ubyte.gz",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        7_840_016,
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    "test_labels": IdxFile(
+        "t10k-labels-idx1-ubyte.gz",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        10_008,
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
+}
+DEBIAN_FASHION_DIR = "/usr/share/datasets/fashion-mnist"  # where Debian's dataset-fashion-mnist installs them
+# fashion-coarse's superclasses, two look-alike items each: {T-shirt/top, Shirt}, {Pullover, Coat}, {Sandal, Sneaker},
+# {Trouser, Dress}, {Bag, Ankle boot}; superclass s holds the labels FASHION_SUPERCLASSES[s].
+FASHION_SUPERCLASSES = ((0, 6), (2, 4), (5, 7), (1, 3), (8, 9))
+FASHION_CLASSES = 10
+
+# Where a data set's images come from, beside the CIFAR archives (ARCHIVES' keys).
+DIGITS = "digits"
+FASHION_MNIST = "fashion-mnist"
+CUSTOM = "custom"
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
-    """How a dataset name maps to its source and to the labels trained on."""
+    """How a data set's name maps to its source, the labels trained on and its augmentation (SPEC §10)."""
 
     name: str
-    archive: CifarArchive | None  # None: scikit-learn's bundled digits
+    source: str  # a key of ARCHIVES, DIGITS, FASHION_MNIST or CUSTOM
     label_key: str  # the labels trained on
     sublabel_key: str | None  # the subclasses, if any
     max_shift: int  # augmentation's largest shift in pixels
+    flip: bool  # whether augmentation flips horizontally (never digits: a flipped digit is not the same digit)
+    path: str | None = None  # a custom data set's .npz file
 
 
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
-        DatasetInfo("cifar10", CIFAR10, "labels", None, 4),
-        DatasetInfo("cifar100", CIFAR100, "fine_labels", None, 4),
-        DatasetInfo("cifar100-coarse", CIFAR100, "coarse_labels", "fine_labels", 4),
-        DatasetInfo("digits", None, "digit", None, 1),
-        DatasetInfo("digits-coarse", None, "superclass", "digit", 1),
+        DatasetInfo("cifar10", CIFAR10.key, "labels", None, 4, True),
+        DatasetInfo("cifar100", CIFAR100.key, "fine_labels", None, 4, True),
+        DatasetInfo("cifar100-coarse", CIFAR100.key, "coarse_labels", "fine_labels", 4, True),
+        DatasetInfo("digits", DIGITS, "digit", None, 1, False),
+        DatasetInfo("digits-coarse", DIGITS, "superclass", "digit", 1, False),
+        DatasetInfo("fashion", FASHION_MNIST, "label", None, 2, True),
+        DatasetInfo("fashion-coarse", FASHION_MNIST, "superclass", "label", 2, True),
     )
 }
 
 
 def dataset_info(name: str) -> DatasetInfo:
+    """The registry entry of a built-in data set."""
     try:
         return DATASETS[name]
     except KeyError:
@@ -92,7 +156,8 @@ def dataset_info(name: str) -> DatasetInfo:
 
 @dataclass(frozen=True)
 class DatasetArrays:
-    """Train and test splits as arrays: images uint8 (N, C, H, W), labels int64, sublabels int64 or None."""
+    """Train and test splits as arrays: images uint8 or float32 (N, C, H, W), labels int64, sublabels int64 or None,
+    and the augmentation training applies to them (unless given, a built-in data set's registry entry's)."""
 
     name: str
     x_train: np.ndarray
@@ -101,6 +166,14 @@ class DatasetArrays:
     y_test: np.ndarray
     sub_train: np.ndarray | None = None
     sub_test: np.ndarray | None = None
+    max_shift: int | None = None
+    flip: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_shift is None or self.flip is None:
+            info = dataset_info(self.name)
+            object.__setattr__(self, "max_shift", info.max_shift if self.max_shift is None else self.max_shift)
+            object.__setattr__(self, "flip", info.flip if self.flip is None else self.flip)
 
     @property
     def num_classes(self) -> int:
@@ -110,10 +183,6 @@ class DatasetArrays:
     def in_channels(self) -> int:
         return int(self.x_train.shape[1])
 
-    @property
-    def max_shift(self) -> int:
-        return dataset_info(self.name).max_shift
-
     def normalization(self) -> tuple[list[float], list[float]]:
         """Per-channel mean and std of the training split, in the units of the stored images."""
         pixels = self.x_train.astype(np.float64).transpose(1, 0, 2, 3).reshape(self.in_channels, -1)
@@ -121,13 +190,124 @@ class DatasetArrays:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         arrays = {k: v for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
-        save_npz(path, name=np.array(self.name), **arrays)
+        save_npz(path, name=np.array(self.name), max_shift=np.array(self.max_shift), flip=np.array(self.flip), **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> DatasetArrays:
         with np.load(path) as stored:
-            fields = {key: stored[key] for key in stored.files if key != "name"}
-            return cls(name=str(stored["name"]), **fields)
+            fields = {key: stored[key] for key in stored.files if key not in ("name", "max_shift", "flip")}
+            # Files prepared before augmentation was stored take the registry's.
+            augmentation = {key: stored[key].item() for key in ("max_shift", "flip") if key in stored.files}
+            return cls(name=str(stored["name"]), **fields, **augmentation)
+
+
+# --- a study's data sets ------------------------------------------------------------------------------------
+
+SUBSET_SEED = 0  # the training subset's draw: one fixed subset per size, the same for every run
+
+
+def dataset_name(entry: str | Mapping[str, Any]) -> str:
+    """The name of an experiment's ``dataset``: a built-in data set's name, or a custom one's ``name``."""
+    return entry if isinstance(entry, str) else entry["name"]
+
+
+def study_datasets(
+    experiments: Iterable[Mapping[str, Any]], options: Mapping[str, Any] | None = None
+) -> dict[str, DatasetInfo]:
+    """Every data set of a study's experiments by name, custom ones read and validated (:func:`load_custom`).
+
+    An experiment's ``dataset`` is a built-in name or ``{name, path, max_shift, flip}`` (a custom data set; no
+    augmentation unless ``max_shift`` or ``flip`` is set). ``options`` is the config's ``datasets``, by data set name.
+    Raises :class:`DatasetError` naming the key for a bad custom file, a custom name that is a built-in one or given
+    twice with different settings, runs with ``augment: true`` on a data set without augmentation, or ``options``
+    naming a data set no experiment uses.
+    """
+    infos: dict[str, DatasetInfo] = {}
+    for number, experiment in enumerate(experiments, start=1):
+        entry = experiment["dataset"]
+        name = dataset_name(entry)
+        where = f"experiment {number} (dataset {name!r})"
+        if isinstance(entry, str):
+            info = dataset_info(name)
+        elif name in DATASETS:
+            raise DatasetError(f"{where}: a custom data set cannot take the built-in name {name!r}; rename it")
+        else:
+            info = DatasetInfo(
+                name, CUSTOM, "y_train", None, entry.get("max_shift", 0), entry.get("flip", False), entry["path"]
+            )
+            if name in infos:
+                known = infos[name]
+                if (known.path, known.max_shift, known.flip) != (info.path, info.max_shift, info.flip):
+                    raise DatasetError(
+                        f"{where}: path {info.path!r}, max_shift {info.max_shift}, flip {info.flip} differ from an "
+                        f"earlier experiment's {known.path!r}, {known.max_shift}, {known.flip} for the same name"
+                    )
+            else:
+                data = load_custom(info.path, name, info.max_shift, info.flip)
+                info = replace(info, sublabel_key="sub_train" if data.sub_train is not None else None)
+        infos.setdefault(name, info)
+        if not (info.max_shift or info.flip) and any(
+            r.augment for r in experiment_runs({**experiment, "dataset": name})
+        ):
+            raise DatasetError(
+                f"{where}: runs with augment: true, but the data set has no augmentation (max_shift 0, flip false); "
+                "set dataset.max_shift or dataset.flip, or keep augment false"
+            )
+    unused = sorted(set(options or {}) - set(infos))
+    if unused:
+        raise DatasetError(f"config 'datasets' names {unused}, which no experiment uses (the study's: {sorted(infos)})")
+    return infos
+
+
+def installed_fashion_dir(directory: str = DEBIAN_FASHION_DIR) -> str | None:
+    """``directory`` (by default Debian's) when it holds the four Fashion-MNIST files, else None."""
+    return (
+        directory if all(os.path.isfile(os.path.join(directory, f.filename)) for f in FASHION_FILES.values()) else None
+    )
+
+
+def build_dataset(
+    info: DatasetInfo, source: str | os.PathLike[str] | None = None, train_subset: int | None = None
+) -> DatasetArrays:
+    """The arrays a study trains on: the data set read from ``source`` (a CIFAR archive or folder, Fashion-MNIST's
+    folder, a custom .npz; nothing for digits), a CIFAR archive file checked against its official md5, and its
+    training split cut to :func:`stratified_subset` of ``train_subset`` images when given."""
+    if info.source == CUSTOM:
+        data = load_custom(source, info.name, info.max_shift, info.flip)
+    else:
+        archive = ARCHIVES.get(info.source)
+        is_file = source is not None and os.path.isfile(source)
+        data = load_dataset(info.name, source, md5=archive.md5 if archive and is_file else None)
+    return data if train_subset is None else stratified_subset(data, train_subset)
+
+
+def stratified_subset(data: DatasetArrays, size: int, seed: int = SUBSET_SEED) -> DatasetArrays:
+    """``size`` training images drawn without replacement, stratified by subclass where the data set has them (so by
+    class too) else by class, kept in their original order; the test split stays whole.
+
+    Stratifying by the finest labels makes ``fashion`` and ``fashion-coarse`` (or ``cifar100`` and
+    ``cifar100-coarse``) draw the same images for the same size.
+    """
+    from sklearn.model_selection import train_test_split  # a second to import: only jobs that cut a subset pay it
+
+    n = len(data.y_train)
+    if not 0 < size < n:
+        raise DatasetError(
+            f"train_subset {size} of data set {data.name!r} must be between 1 and {n - 1} (it has {n} training "
+            "images); leave it out to train on all"
+        )
+    strata = data.y_train if data.sub_train is None else data.sub_train
+    try:
+        kept, _ = train_test_split(np.arange(n), train_size=size, stratify=strata, random_state=seed)
+    except ValueError as error:  # fewer images than strata, or a stratum of one image
+        raise DatasetError(f"train_subset {size} of data set {data.name!r}: {error}") from error
+    kept = np.sort(kept)
+    return replace(
+        data,
+        x_train=data.x_train[kept],
+        y_train=data.y_train[kept],
+        sub_train=None if data.sub_train is None else data.sub_train[kept],
+    )
 
 
 # --- digits -------------------------------------------------------------------------------------------------
@@ -171,22 +351,22 @@ def file_md5(path: str | os.PathLike[str]) -> str:
 
 def check_md5(path: str | os.PathLike[str], expected: str) -> None:
     if not os.path.isfile(path):
-        raise DatasetError(f"dataset archive {os.fspath(path)!r} does not exist")
+        raise DatasetError(f"dataset file {os.fspath(path)!r} does not exist")
     actual = file_md5(path)
     if actual != expected:
-        raise DatasetError(f"dataset archive {os.fspath(path)!r} has md5 {actual}, expected {expected}")
+        raise DatasetError(f"dataset file {os.fspath(path)!r} has md5 {actual}, expected {expected}")
 
 
-def download_archive(archive: CifarArchive, destination: str | os.PathLike[str]) -> None:
-    """Fetch the official archive to ``destination``: it appears only once complete and md5-checked."""
+def download_checked(url: str, md5: str, destination: str | os.PathLike[str]) -> None:
+    """Fetch ``url`` to ``destination``: it appears only once complete and md5-checked."""
     from torchvision.datasets.utils import download_url
 
     target = Path(destination)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        download_url(archive.url, tmp, filename=archive.filename)
-        fetched = Path(tmp) / archive.filename
-        check_md5(fetched, archive.md5)
+        download_url(url, tmp, filename=target.name)
+        fetched = Path(tmp) / target.name
+        check_md5(fetched, md5)
         os.replace(fetched, target)
 
 
@@ -242,9 +422,9 @@ def load_cifar(name: str, source: str | os.PathLike[str], md5: str | None = None
     as uint8 (N, 3, 32, 32); the subclass labels are kept for cifar100-coarse.
     """
     info = dataset_info(name)
-    if info.archive is None:
+    if info.source not in ARCHIVES:
         raise ValueError(f"{name!r} is not a CIFAR dataset")
-    archive = info.archive
+    archive = ARCHIVES[info.source]
     path = Path(source)
     if not path.exists():
         raise DatasetError(f"CIFAR source {os.fspath(path)!r} does not exist")
@@ -267,11 +447,252 @@ def load_cifar(name: str, source: str | os.PathLike[str], md5: str | None = None
     return DatasetArrays(name, x_tr, y_tr, x_te, y_te, sub_train=s_tr, sub_test=s_te)
 
 
+# --- Fashion-MNIST ------------------------------------------------------------------------------------------
+
+IDX_UNSIGNED_BYTE = 0x08
+
+
+def load_fashion(
+    name: str, directory: str | os.PathLike[str], files: Mapping[str, IdxFile] = FASHION_FILES
+) -> DatasetArrays:
+    """Fashion-MNIST (``fashion`` or ``fashion-coarse``) from a folder holding its four ``.gz`` files.
+
+    Each file is checked against ``files`` (by default the official sizes and sums, SPEC §10) before it is read.
+    Images come out as uint8 (N, 1, H, W). ``fashion-coarse`` trains on the 5 superclasses of
+    :data:`FASHION_SUPERCLASSES` and keeps the 10 labels as subclasses.
+    """
+    if dataset_info(name).source != FASHION_MNIST:
+        raise ValueError(f"{name!r} is not a Fashion-MNIST dataset")
+    paths = {role: Path(directory) / f.filename for role, f in files.items()}
+    arrays = {role: read_idx_gz(paths[role], files[role]) for role in paths}
+    splits = []
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        image_path, label_path = os.fspath(paths[f"{split}_images"]), os.fspath(paths[f"{split}_labels"])
+        if images.ndim != 3:
+            raise DatasetError(f"{image_path!r} holds an array of shape {images.shape}, expected images N x H x W")
+        if labels.shape != images.shape[:1]:
+            raise DatasetError(f"{label_path!r} holds labels of shape {labels.shape}, expected ({len(images)},)")
+        if labels.max(initial=0) >= FASHION_CLASSES:
+            raise DatasetError(f"{label_path!r} holds label {labels.max()}, outside 0..{FASHION_CLASSES - 1}")
+        splits.append((images[:, None], labels.astype(np.int64)))
+    (x_tr, labels_tr), (x_te, labels_te) = splits
+    if name == "fashion":
+        return DatasetArrays(name, x_tr, labels_tr, x_te, labels_te)
+    superclass = np.empty(FASHION_CLASSES, dtype=np.int64)
+    for index, members in enumerate(FASHION_SUPERCLASSES):
+        superclass[list(members)] = index
+    return DatasetArrays(
+        name, x_tr, superclass[labels_tr], x_te, superclass[labels_te], sub_train=labels_tr, sub_test=labels_te
+    )
+
+
+def read_idx_gz(path: str | os.PathLike[str], expected: IdxFile | None = None) -> np.ndarray:
+    """The array of a gzipped IDX file, its decompressed content checked against ``expected``'s size and sha256.
+
+    Raises :class:`DatasetError` naming the file when it is missing, not a complete gzip stream, of the wrong size
+    (truncated or another file), altered (its sha256 differs) or not a valid IDX file (:func:`parse_idx`).
+    """
+    where = os.fspath(path)
+    if not os.path.isfile(where):
+        raise DatasetError(f"Fashion-MNIST file {where!r} does not exist")
+    try:
+        with gzip.open(where, "rb") as handle:
+            content = handle.read()
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise DatasetError(f"{where!r} is not a complete gzip file: truncated or corrupt ({error})") from error
+    if expected is not None:
+        if len(content) != expected.size:
+            raise DatasetError(
+                f"{where!r} decompresses to {len(content):,} bytes, expected {expected.size:,}: truncated, or not "
+                f"{expected.filename}"
+            )
+        digest = hashlib.sha256(content).hexdigest()
+        if digest != expected.sha256:
+            raise DatasetError(
+                f"{where!r} has decompressed sha256 {digest}, expected {expected.sha256}: the content was altered"
+            )
+    return parse_idx(content, where)
+
+
+def parse_idx(content: bytes, origin: str = "IDX content") -> np.ndarray:
+    """An unsigned-byte array in LeCun's IDX format, its header checked against the content's length.
+
+    The header is the magic number (two zero bytes, the data type 0x08 for unsigned bytes, the number of dimensions
+    d), then d big-endian uint32 dimensions; the data follow, exactly as many bytes as the dimensions' product.
+    """
+    if len(content) < 4:
+        raise DatasetError(f"{origin}: {len(content)} bytes, too short for an IDX header")
+    ndim = content[3]
+    if content[:2] != b"\0\0" or ndim == 0:
+        raise DatasetError(f"{origin}: magic number 0x{content[:4].hex()} is not an IDX header (0x0000TTDD)")
+    if content[2] != IDX_UNSIGNED_BYTE:
+        raise DatasetError(f"{origin}: IDX data type 0x{content[2]:02x}, expected 0x08 (unsigned byte)")
+    header = 4 + 4 * ndim
+    if len(content) < header:
+        raise DatasetError(f"{origin}: {len(content)} bytes, too short for the header of a {ndim}-d IDX array")
+    dims = tuple(int(d) for d in np.frombuffer(content, dtype=">u4", count=ndim, offset=4))
+    if len(content) != header + math.prod(dims):
+        raise DatasetError(
+            f"{origin}: the header gives dimensions {dims}, {header + math.prod(dims):,} bytes in all, but the "
+            f"content has {len(content):,}"
+        )
+    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(dims).copy()  # writable, as torch wants
+
+
+def download_fashion(directory: str | os.PathLike[str]) -> None:
+    """Fetch the four official Fashion-MNIST files into ``directory``, which appears only once all four are
+    complete and match their official ``.gz`` md5."""
+    target = Path(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        for f in FASHION_FILES.values():
+            download_checked(FASHION_MIRROR + f.filename, f.gz_md5, Path(tmp) / f.filename)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- a user's own data set ----------------------------------------------------------------------------------
+
+CUSTOM_KEYS = ("x_train", "y_train", "x_test", "y_test")
+CUSTOM_SUBCLASS_KEYS = ("sub_train", "sub_test")
+MIN_IMAGE_SIZE = 8  # three 2x downsamplings (SPEC §2) leave at least one pixel
+
+
+def load_custom(path: str | os.PathLike[str], name: str, max_shift: int = 0, flip: bool = False) -> DatasetArrays:
+    """A user's own data set from an ``.npz`` file, validated; every error names the file and the key.
+
+    The file holds ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optionally both ``sub_train`` and
+    ``sub_test``. Images are N x C x H x W, or N x H x W for one channel, uint8 or float (kept as float32 in their
+    own units: training normalises every data set by its training split's per-channel mean and std), at least 8 x 8
+    px, the same C x H x W in both splits, finite. Labels are integers 0..K-1 with K = max(y_train) + 1 >= 2, every
+    class in ``y_train``. Subclasses are integers >= 0, each within one class across both splits.
+    ``max_shift`` and ``flip`` are the augmentation (none by default); ``max_shift`` must be below H and W.
+    """
+    where = os.fspath(path)
+    if not os.path.isfile(where):
+        raise DatasetError(f"data set {name!r}: file {where!r} does not exist")
+    try:
+        with np.load(where, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DatasetError(f"data set {name!r}: {where!r} is not a readable .npz file ({error})") from error
+    missing = [key for key in CUSTOM_KEYS if key not in arrays]
+    if missing:
+        raise DatasetError(f"{where}: lacks the keys {missing}")
+    unexpected = sorted(set(arrays) - set(CUSTOM_KEYS) - set(CUSTOM_SUBCLASS_KEYS))
+    if unexpected:
+        raise DatasetError(
+            f"{where}: unexpected keys {unexpected}; expected {list(CUSTOM_KEYS + CUSTOM_SUBCLASS_KEYS)}"
+        )
+    present = [key for key in CUSTOM_SUBCLASS_KEYS if key in arrays]
+    if len(present) == 1:
+        other = next(key for key in CUSTOM_SUBCLASS_KEYS if key not in arrays)
+        raise DatasetError(f"{where}: has {present[0]!r} but not {other!r}; give both subclass arrays or neither")
+    x_train, x_test = (_custom_images(arrays[key], key, where) for key in ("x_train", "x_test"))
+    if x_test.shape[1:] != x_train.shape[1:] or x_test.dtype != x_train.dtype:
+        raise DatasetError(
+            f"{where}: 'x_test' images are {x_test.shape[1:]} {x_test.dtype}, but 'x_train' images "
+            f"{x_train.shape[1:]} {x_train.dtype}"
+        )
+    if not 0 <= max_shift < min(x_train.shape[2:]):
+        raise DatasetError(
+            f"data set {name!r}: max_shift {max_shift} must be at least 0 and below the images' height and width "
+            f"{x_train.shape[2:]}"
+        )
+    labels = {
+        key: _custom_labels(arrays[key], key, len(x), where) for key, x in (("y_train", x_train), ("y_test", x_test))
+    }
+    num_classes = int(labels["y_train"].max()) + 1
+    for key, y in labels.items():
+        outside = y[(y < 0) | (y >= num_classes)]
+        if len(outside):
+            raise DatasetError(
+                f"{where}: {key!r} holds label {outside[0]}, outside 0..{num_classes - 1} (K = {num_classes}: the "
+                "largest label of 'y_train' plus one)"
+            )
+    absent = sorted(set(range(num_classes)) - set(labels["y_train"].tolist()))
+    if num_classes < 2 or absent:
+        raise DatasetError(
+            f"{where}: 'y_train' must hold every class 0..K-1 of K >= 2 classes; it has K = {num_classes} and "
+            f"lacks {absent}"
+        )
+    subs = {
+        key: _custom_labels(arrays[key], key, len(labels[y_key]), where)
+        for key, y_key in zip(CUSTOM_SUBCLASS_KEYS, ("y_train", "y_test"), strict=True)
+        if key in arrays
+    }
+    if subs:
+        for key, sub in subs.items():
+            if sub.min() < 0:
+                raise DatasetError(f"{where}: {key!r} holds subclass {sub.min()}; subclasses must be >= 0")
+        pairs = np.unique(
+            np.stack([np.concatenate(list(subs.values())), np.concatenate([labels["y_train"], labels["y_test"]])]),
+            axis=1,
+        )
+        subclasses, counts = np.unique(pairs[0], return_counts=True)
+        if (counts > 1).any():
+            spanning = subclasses[counts > 1][0]
+            classes = pairs[1, pairs[0] == spanning].tolist()
+            raise DatasetError(
+                f"{where}: subclass {spanning} of 'sub_train'/'sub_test' spans classes {classes}; each subclass must "
+                "lie within one class"
+            )
+    return DatasetArrays(
+        name,
+        x_train,
+        labels["y_train"],
+        x_test,
+        labels["y_test"],
+        sub_train=subs.get("sub_train"),
+        sub_test=subs.get("sub_test"),
+        max_shift=max_shift,
+        flip=flip,
+    )
+
+
+def _custom_images(x: np.ndarray, key: str, where: str) -> np.ndarray:
+    """Images as (N, C, H, W), uint8 or float32."""
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or len(x) == 0:
+        raise DatasetError(f"{where}: {key!r} has shape {x.shape}, expected images N x C x H x W or N x H x W")
+    if min(x.shape[2:]) < MIN_IMAGE_SIZE:
+        raise DatasetError(f"{where}: {key!r} images are {x.shape[2:]} px, at least {MIN_IMAGE_SIZE} x 8 expected")
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        raise DatasetError(f"{where}: {key!r} has dtype {x.dtype}, expected uint8 or float")
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise DatasetError(f"{where}: {key!r} holds non-finite values")
+    return x
+
+
+def _custom_labels(y: np.ndarray, key: str, length: int, where: str) -> np.ndarray:
+    """Integer labels, one per image, as int64."""
+    if y.ndim != 1 or len(y) != length:
+        raise DatasetError(f"{where}: {key!r} has shape {y.shape}, expected ({length},): one label per image")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DatasetError(f"{where}: {key!r} has dtype {y.dtype}, expected integers")
+    return y.astype(np.int64)
+
+
+# --- any built-in data set ----------------------------------------------------------------------------------
+
+
 def load_dataset(name: str, source: str | os.PathLike[str] | None = None, md5: str | None = None) -> DatasetArrays:
-    """Any of the five datasets; CIFAR ones need ``source``, an archive or extracted folder."""
+    """Any built-in data set: CIFAR ones from an archive (checked against ``md5`` when given) or extracted folder,
+    Fashion-MNIST from the folder of its four files, digits from scikit-learn."""
     info = dataset_info(name)
-    if info.archive is None:
+    if info.source == DIGITS:
         return load_digits_split(name)
     if source is None:
-        raise ValueError(f"dataset {name!r} needs a source archive or folder")
+        raise ValueError(
+            f"dataset {name!r} needs a source ({'folder' if info.source == FASHION_MNIST else 'archive or folder'})"
+        )
+    if info.source == FASHION_MNIST:
+        return load_fashion(name, source)
     return load_cifar(name, source, md5)

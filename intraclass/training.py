@@ -97,9 +97,9 @@ def make_optimizer(model: nn.Module, run: RunConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {run.optimizer!r}; expected 'sgd' or 'adam'")
 
 
-def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Random integer shifts of up to ``max_shift`` px in x and y (reflection padding) and random horizontal flips,
-    for a whole batch at once on its device."""
+def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+    """Random integer shifts of up to ``max_shift`` px in x and y (reflection padding) and, if ``flip``, random
+    horizontal flips, for a whole batch at once on its device."""
     n, _, h, w = x.shape
     padded = nn.functional.pad(x, (max_shift,) * 4, mode="reflect")
     shifts = torch.randint(0, 2 * max_shift + 1, (2, n), device=x.device, generator=generator)
@@ -107,8 +107,10 @@ def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator) -
     cols = shifts[1, :, None] + torch.arange(w, device=x.device)  # (n, w)
     batch = torch.arange(n, device=x.device)[:, None, None]
     shifted = padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (n, c, h, w)
-    flip = torch.rand(n, device=x.device, generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], shifted.flip(3), shifted)
+    if not flip:
+        return shifted
+    flipped = torch.rand(n, device=x.device, generator=generator) < 0.5
+    return torch.where(flipped[:, None, None, None], shifted.flip(3), shifted)
 
 
 def train_epoch(
@@ -237,7 +239,9 @@ def train(
     generator.manual_seed(run.seed)
     trainer, key = (model, optimizer, scheduler, generator), fingerprint(run, settings)
     state = _resume(checkpoint_path, key, trainer) or TrainingState()
-    augment = partial(augment_batch, max_shift=data.max_shift, generator=generator) if run.augment else None
+    augment = (
+        partial(augment_batch, max_shift=data.max_shift, generator=generator, flip=data.flip) if run.augment else None
+    )
     snapshot = partial(save_model, model=model, spec=spec, normalization=(mean, std))
     if state.epoch == 0 and 0 in settings.snapshot_epochs:
         snapshot(_pending_snapshot(run_dir, 0))  # the untrained network (SPEC §11), before the first step

@@ -1,11 +1,14 @@
 # Config validation, the study's runs and experiments, and the input functions (get_*) the rules use. Which runs
 # count, which runs Fig. 6 and 7 follow and whether an axis can be ranked are decided in intraclass.selection.
+from dataclasses import asdict
+
 from snakemake.utils import min_version, validate
 
 import pandas as pd
 
 from intraclass import selection
-from intraclass.data import dataset_info
+from intraclass.data import ARCHIVES, CUSTOM, FASHION_MNIST, DatasetError, dataset_name, installed_fashion_dir
+from intraclass.data import study_datasets
 from intraclass.grid import TrainingSettings, study_runs
 from intraclass.paper import paper_experiments
 from intraclass.paths import snapshot_dir
@@ -13,6 +16,10 @@ from intraclass.paths import snapshot_dir
 min_version("9.0")
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+try:  # custom data set files are read and checked here, before any job
+    DATASET_INFO = study_datasets(config["experiments"], config["datasets"])
+except DatasetError as error:
+    raise WorkflowError(f"config: {error}") from None
 
 STUDY = config["study"]
 RESULTS = f"results/{STUDY}"
@@ -20,7 +27,7 @@ RUN_DIR = f"{RESULTS}/runs/{{run_id}}"
 LOGS = f"{RESULTS}/logs"
 FIGURES = f"{RESULTS}/figures"
 CAPTIONS = "../report/captions"
-RUNS = study_runs(config["experiments"])
+RUNS = study_runs([{**e, "dataset": dataset_name(e["dataset"])} for e in config["experiments"]])
 TRAINING = {k: v for k, v in config["training"].items() if k in TrainingSettings.__dataclass_fields__}
 try:
     TrainingSettings(**TRAINING)
@@ -43,7 +50,7 @@ def experiment_name(run):
 EXPERIMENTS = {}
 for _run_id, _run in RUNS.items():
     EXPERIMENTS.setdefault(experiment_name(_run), []).append(_run_id)
-WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if dataset_info(RUNS[ids[0]].dataset).sublabel_key]
+WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if DATASET_INFO[RUNS[ids[0]].dataset].sublabel_key]
 
 
 wildcard_constraints:
@@ -59,6 +66,28 @@ wildcard_constraints:
 def model_dirs(run_id, epochs):
     """The model folders of a run: its final model (epoch None) and its snapshots, laid out alike."""
     return [f"{RESULTS}/runs/{run_id}" + ("" if e is None else f"/{snapshot_dir(e)}") for e in epochs]
+
+
+def get_dataset_source(wildcards):
+    """What a data set is prepared from: CIFAR's configured archive or folder, else the official download;
+    Fashion-MNIST's configured folder, else Debian's when installed, else the official download; a custom data set's
+    .npz; nothing for digits (bundled with scikit-learn)."""
+    info = DATASET_INFO[wildcards.dataset]
+    if info.source in ARCHIVES:
+        return config["cifar_sources"].get(info.source) or f"resources/downloads/{info.source}.tar.gz"
+    if info.source == FASHION_MNIST:
+        return config["fashion_source"] or installed_fashion_dir() or "resources/downloads/fashion-mnist"
+    if info.source == CUSTOM:
+        return info.path
+    return []
+
+
+def get_dataset_params(wildcards):
+    """prepare_dataset's description of the data set and its training-subset size (None: the whole split)."""
+    return {
+        "info": asdict(DATASET_INFO[wildcards.dataset]),
+        "train_subset": config["datasets"].get(wildcards.dataset, {}).get("train_subset"),
+    }
 
 
 def run_outputs(name, run_ids=None):
@@ -91,14 +120,6 @@ def get_run_params(wildcards):
 
 def get_run_dataset(wildcards):
     return f"resources/datasets/{RUNS[wildcards.run_id].dataset}.npz"
-
-
-def get_dataset_source(wildcards):
-    """A CIFAR dataset's archive: the configured path on disk, else the downloaded official archive."""
-    archive = dataset_info(wildcards.dataset).archive
-    if archive is None:
-        return []
-    return config["cifar_sources"].get(archive.key) or f"resources/downloads/{archive.key}.tar.gz"
 
 
 def measure_options(k_layers):

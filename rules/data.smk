@@ -1,9 +1,10 @@
-# Datasets: CIFAR archives fetched once on the submit host (compute nodes often have no internet), then every
-# dataset reduced to one compact .npz the training jobs read.
+# Datasets: CIFAR archives and Fashion-MNIST files fetched once on the submit host (compute nodes often have no
+# internet) unless found on disk, then every dataset reduced to one compact .npz the training jobs read.
 
 
 localrules:
     download_cifar,
+    download_fashion,
     prepare_dataset,
 
 
@@ -20,6 +21,17 @@ rule download_cifar:
         "../scripts/download_cifar.py"
 
 
+rule download_fashion:
+    output:
+        folder=directory("resources/downloads/fashion-mnist"),
+    log:
+        "resources/logs/download_fashion-mnist.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/download_fashion.py"
+
+
 rule prepare_dataset:
     input:
         source=get_dataset_source,
@@ -33,6 +45,6 @@ rule prepare_dataset:
         mem_mb=4000,
         runtime=30,
     params:
-        dataset=lambda wildcards: wildcards.dataset,
+        dataset=get_dataset_params,
     script:
         "../scripts/prepare_dataset.py"

@@ -1,17 +1,19 @@
-"""Rule prepare_dataset: one dataset (CIFAR from its archive or folder, digits from scikit-learn) as one .npz."""
+"""Rule prepare_dataset: one data set (CIFAR, Fashion-MNIST, digits or a custom .npz) as one .npz, its training
+split cut to the configured subset."""
 
 import logging
 
-from intraclass.data import dataset_info, load_dataset
+from intraclass.data import DatasetInfo, build_dataset
 from intraclass.logs import log_to_file
 
 log_to_file(snakemake.log[0])
-name = snakemake.params.dataset
-info = dataset_info(name)
-source = snakemake.input.get("source") or None
-# An archive file must be the official one; an extracted folder is read as it is.
-data = load_dataset(name, source, md5=info.archive.md5 if info.archive else None)
+params = snakemake.params.dataset
+data = build_dataset(DatasetInfo(**params["info"]), snakemake.input.get("source") or None, params["train_subset"])
 data.save(snakemake.output.dataset)
 logging.info(
-    "%s: %d train and %d test images of shape %s", name, len(data.x_train), len(data.x_test), data.x_train.shape[1:]
+    "%s: %d train and %d test images of shape %s",
+    data.name,
+    len(data.x_train),
+    len(data.x_test),
+    data.x_train.shape[1:],
 )
