@@ -806,7 +806,9 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame], pixels: Mappin
         name = "test accuracy (%)" if column == "test_acc" else _label(column)
         _style(ax, "epoch (0: untrained)", name, name)
         _epoch_scale(ax, all_epochs[np.isfinite(all_epochs)])
-    fig.legend(handles=list(handles.values()), loc="outside lower center", ncols=1, fontsize=8, frameon=False)
+    order = [*series, CONTROL_LABELS["pixels"]]  # the runs first, whichever panel each first appears in
+    shown = [handles[label] for label in order if label in handles]
+    fig.legend(handles=shown, loc="outside lower center", ncols=1, fontsize=8, frameon=False)
     return fig
 
 
