@@ -4,13 +4,17 @@ Every ``fig*`` function takes DataFrames, measure summaries (a model's ``measure
 paths, and builds its figure with the object-oriented API (``Figure()``, no pyplot state), so it is safe in a
 Snakemake job and in tests. :func:`save_figure` writes a figure as PDF and PNG, each atomically.
 
-A figure is never drawn empty: when its data cannot support it, the function raises ``ValueError`` saying why.
-Models are plotted as given: excluding diverged or unfitted models (:func:`intraclass.selection.select_runs`)
-is the caller's job. Measure labels and orientations come from the registry (:mod:`intraclass.registry`).
+A figure is never drawn empty, nor from fewer than :data:`~intraclass.selection.MIN_MODELS` models where it is
+about models: when its data cannot support it, the function raises ``ValueError`` saying why. Which runs count is
+decided once, by :func:`intraclass.selection.select_runs`: Fig. 3 and 8 take its
+:class:`~intraclass.selection.Selection` (Fig. 3 draws the excluded runs hollow, Fig. 8 counts them); the figures
+over summaries plot the models given, the kept ones. Measure labels and orientations come from the registry (:mod:`intraclass.registry`); layers are
+labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and test accuracy (:func:`run_label`).
 
 Helpers the workflow uses to prepare the data: :func:`kendall_over_k` (Fig. 4's curves), :func:`log_k_grid`,
 :func:`subclasses_per_class`, :func:`top_ratio_neuron` (Fig. 2's neuron), :func:`selective_subclasses` and
-:func:`neuron_distribution` (Fig. 7's neurons and distributions).
+:func:`neuron_distribution` (Fig. 7's neurons and distributions), :func:`varied_axes` (Fig. 3's colours),
+:func:`experiment_name` (the key of Fig. 3's Kendall tables).
 """
 
 from __future__ import annotations
@@ -61,15 +65,16 @@ __all__ = [
 ]
 
 PANEL_SIZE = (3.2, 2.6)  # inches per panel
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")  # no grey
 MODEL_COLORS = {"high": "#2ca02c", "mid": "#ff7f0e", "low": "#d62728"}  # Fig. 6's three models
 AXIS_NAMES = tuple(axis.name for axis in AXES)
 BASE, SEVERAL = "base", "several axes"  # Fig. 3's colour categories besides the 8 axes
-# The controls (SPEC §11) as reference lines: Fig. 3 draws them vertical, Fig. 5 and 6 horizontal.
+# The controls (SPEC §11) as reference lines, told apart by their dashes (colours are the runs'): Fig. 3 draws
+# them vertical, Fig. 5 and 6 horizontal.
 CONTROL_STYLES = {
-    "untrained": {"color": "0.2", "linestyle": "--", "linewidth": 1.0},
-    "pixels": {"color": "#8c564b", "linestyle": "-.", "linewidth": 1.0},
-    "shuffled": {"color": "#9467bd", "linestyle": ":", "linewidth": 1.2},
+    "untrained": {"color": "0.15", "linestyle": "--", "linewidth": 1.0},
+    "pixels": {"color": "0.15", "linestyle": "-.", "linewidth": 1.0},
+    "shuffled": {"color": "0.15", "linestyle": ":", "linewidth": 1.3},
 }
 CONTROL_LABELS = {
     "untrained": "untrained (median)",
@@ -282,7 +287,7 @@ def fig2_neuron_histogram(
     ratio = float(class_std_ratio(values[:, None], y)[int(np.searchsorted(classes, class_id)), 0])
     edges = np.histogram_bin_edges(values, bins=bins)
 
-    fig, (ax,) = _figure(1, panel_size=(4.8, 3.2))
+    fig, (ax,) = _figure(1, panel_size=(6.2, 3.6))  # wide enough for a run id in the title
     ax.hist(values, bins=edges, density=True, color="0.6", alpha=0.7, label=f"data set D (n={values.size})")
     ax.hist(
         values[in_class],
@@ -452,8 +457,7 @@ def _measures_vs_accuracy(
 def _control_lines(ax: Axes, kept: pd.DataFrame, measure: str, plotted: np.ndarray) -> set[str]:
     """Fig. 3's controls of ``measure``: a vertical line at each control's median over the kept runs (oriented as
     the measure). A control far from the points (beyond half their range on either side) would squeeze them into
-    a corner: it is written at that edge instead, named, its value beside an arrow ("<- pixels 0.30"), in its
-    colour.
+    a corner: it is written at that edge instead, named, its value beside an arrow ("<- pixels 0.30").
     Returns the controls shown."""
     lo, hi = float(plotted.min()), float(plotted.max())
     margin = 0.5 * ((hi - lo) or abs(hi) or 1.0)
@@ -908,8 +912,10 @@ def fig7_selective_neuron_over_epochs(
         ax.set_xticks(range(len(ordered)), ticks)
         ax.set_xlim(-0.6, len(ordered) - 0.4)
         _style(ax, "epoch (raw standard deviation)", "pre-activation, standardised per epoch", label)
-    axes[0].legend(
+    fig.legend(
         handles=[Patch(color=COLORS[0], label="subclass"), Patch(color="0.55", label="rest of superclass")],
+        loc="outside lower center",
+        ncols=2,
         fontsize=8,
         frameon=False,
     )
