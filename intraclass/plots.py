@@ -8,8 +8,9 @@ A figure is never drawn empty, nor from fewer than :data:`~intraclass.selection.
 about models: when its data cannot support it, the function raises ``ValueError`` saying why. Which runs count is
 decided once, by :func:`intraclass.selection.select_runs`: Fig. 3 and 8 take its
 :class:`~intraclass.selection.Selection` (Fig. 3 draws the excluded runs hollow, Fig. 8 counts them); the figures
-over summaries plot the models given, the kept ones. Measure labels and orientations come from the registry (:mod:`intraclass.registry`); layers are
-labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and test accuracy (:func:`run_label`).
+over summaries plot the models given, the kept ones. Measure labels and orientations come from the registry
+(:mod:`intraclass.registry`); layers are labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and test
+accuracy (:func:`run_label`).
 
 Helpers the workflow uses to prepare the data: :func:`kendall_over_k` (Fig. 4's curves), :func:`log_k_grid`,
 :func:`subclasses_per_class`, :func:`top_ratio_neuron` (Fig. 2's neuron), :func:`selective_subclasses` and
