@@ -4,19 +4,25 @@ Every ``fig*`` function takes DataFrames, measure summaries (a model's ``measure
 paths, and builds its figure with the object-oriented API (``Figure()``, no pyplot state), so it is safe in a
 Snakemake job and in tests. :func:`save_figure` writes a figure as PDF and PNG, each atomically.
 
-A figure is never drawn empty: when its data cannot support it, the function raises ``ValueError`` saying why.
-Models are plotted as given: excluding diverged or unfitted models (:func:`intraclass.selection.select_runs`)
-is the caller's job. Measure labels and orientations come from the registry (:mod:`intraclass.registry`).
+A figure is never drawn empty, nor from fewer than :data:`~intraclass.selection.MIN_MODELS` models where it is
+about models: when its data cannot support it, the function raises ``ValueError`` saying why. Which runs count is
+decided once, by :func:`intraclass.selection.select_runs`: Fig. 3 and 8 take its
+:class:`~intraclass.selection.Selection` (Fig. 3 draws the excluded runs hollow, Fig. 8 counts them); the figures
+over summaries plot the models given, the kept ones. Measure labels and orientations come from the registry
+(:mod:`intraclass.registry`); layers are labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and test
+accuracy (:func:`run_label`).
 
 Helpers the workflow uses to prepare the data: :func:`kendall_over_k` (Fig. 4's curves), :func:`log_k_grid`,
 :func:`subclasses_per_class`, :func:`top_ratio_neuron` (Fig. 2's neuron), :func:`selective_subclasses` and
-:func:`neuron_distribution` (Fig. 7's neurons and distributions).
+:func:`neuron_distribution` (Fig. 7's neurons and distributions), :func:`varied_axes` (Fig. 3's colours),
+:func:`experiment_name` (the key of Fig. 3's Kendall tables).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,17 +31,22 @@ import numpy.typing as npt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .kendall import TOTAL, granulated_kendall, kendall_tau_a
+from .controls import control_column
+from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL, granulated_kendall
 from .measures import class_std_ratio
 from .registry import MEASURES, measures_for
+from .selection import MIN_MODELS, Selection
 from .storage import atomic_path
 
 __all__ = [
     "fig2_neuron_histogram",
+    "experiment_name",
     "fig3_measure_vs_accuracy",
+    "fig3_sharpness_vs_accuracy",
     "fig4_kendall_vs_k",
     "fig5_measures_per_layer",
     "fig6_measures_over_epochs",
@@ -43,18 +54,36 @@ __all__ = [
     "fig8_accuracy_histogram",
     "fig11_selectivity_distribution",
     "kendall_over_k",
+    "layer_labels",
     "log_k_grid",
     "neuron_distribution",
+    "run_label",
     "save_figure",
     "selective_subclasses",
     "subclasses_per_class",
     "top_ratio_neuron",
+    "varied_axes",
 ]
 
 PANEL_SIZE = (3.2, 2.6)  # inches per panel
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")  # no grey
 MODEL_COLORS = {"high": "#2ca02c", "mid": "#ff7f0e", "low": "#d62728"}  # Fig. 6's three models
-EPOCH_LABELS = ("high", "mid", "low")
+AXIS_NAMES = tuple(axis.name for axis in AXES)
+BASE, SEVERAL = "base", "several axes"  # Fig. 3's colour categories besides the 8 axes
+# The controls (SPEC §11) as reference lines, told apart by their dashes (colours are the runs'): Fig. 3 draws
+# them vertical, Fig. 5 and 6 horizontal.
+CONTROL_STYLES = {
+    "untrained": {"color": "0.15", "linestyle": "--", "linewidth": 1.0},
+    "pixels": {"color": "0.15", "linestyle": "-.", "linewidth": 1.0},
+    "shuffled": {"color": "0.15", "linestyle": ":", "linewidth": 1.3},
+}
+CONTROL_LABELS = {
+    "untrained": "untrained (median)",
+    "pixels": "input pixels",
+    "shuffled": "shuffled subclasses (median)",
+}
+STAGES = 4  # every model has four stages (SPEC §2)
+SITE = re.compile(r"stages\.(?P<block>\d+)(?:\.[\w.]+)?")  # a pre-activation site's module path
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -150,6 +179,43 @@ def _summary_list(summaries: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[
     return list(summaries)
 
 
+def run_label(run_id: str, test_acc: float) -> str:
+    """How figures name a run: its id and final test accuracy, e.g. ``"digits-coarse_vgg_..._r0 (93.1% test)"``."""
+    return f"{run_id} ({100 * float(test_acc):.1f}% test)"
+
+
+def layer_labels(site_names: Sequence[str], stages: int = STAGES) -> list[str]:
+    """Short layer labels "s<stage>.b<block>" for a model's pre-activation sites, from their module paths.
+
+    ``site_names`` are one model's sites in DAG order as stored (:func:`intraclass.activations.site_names`):
+    ``stages.<i>`` (VGG: each site is one conv block, ``i`` its position in the stages' Sequential) or
+    ``stages.<i>.branch.2`` and ``stages.<i>.preactivation`` (ResNet: basic block ``i``, inside its branch and after
+    the residual sum). Consecutive sites sharing ``i`` form one block; the blocks are split evenly into ``stages``
+    stages (2 blocks each at depth x1, 3 at x1.5). A block with several sites numbers them: ResNet's
+    "s1.b1.1" (mid-block) and "s1.b1.2" (the block's output). ValueError for a name of another form, or a number of
+    blocks that the stages do not divide.
+    """
+    blocks: list[list[int]] = []  # site positions per block
+    previous = None
+    for position, name in enumerate(site_names):
+        match = SITE.fullmatch(str(name))
+        if match is None:
+            raise ValueError(f"layer_labels: {name!r} is not a pre-activation site (stages.<i>[.<module path>])")
+        if match["block"] != previous:
+            blocks.append([])
+            previous = match["block"]
+        blocks[-1].append(position)
+    if not blocks or len(blocks) % stages:
+        raise ValueError(f"layer_labels: {len(blocks)} blocks cannot be split into {stages} stages: {list(site_names)}")
+    per_stage = len(blocks) // stages
+    labels = [""] * len(site_names)
+    for b, positions in enumerate(blocks):
+        stem = f"s{b // per_stage + 1}.b{b % per_stage + 1}"
+        for i, position in enumerate(positions):
+            labels[position] = stem if len(positions) == 1 else f"{stem}.{i + 1}"
+    return labels
+
+
 # --------------------------------------------------------------------------------------------------------------
 # writing
 
@@ -194,13 +260,15 @@ def fig2_neuron_histogram(
     class_id: Any,
     layer_names: Sequence[str] | None = None,
     bins: int = 50,
+    run: str | None = None,
 ) -> Figure:
     """Fig. 2: histogram of one neuron's pre-activations over the whole data set D and over the class ``class_id``.
 
     ``layers`` are per-layer (n_samples, n_neurons_l) pre-activations, ``labels`` the class of each sample. Both
-    histograms are densities on shared bins; the title gives the c3 ratio sigma[n,C]/sigma[n,D] of this neuron
-    and class (as :func:`intraclass.measures.class_std_ratio` computes it: population std, dead neuron -> 0).
-    One axes, two bar containers (data set, class).
+    histograms are densities on shared bins; the title gives the run (``run``, e.g. :func:`run_label`), the layer
+    (``layer_names[layer_index]``, e.g. from :func:`layer_labels`), the neuron, the class and the c3 ratio
+    sigma[n,C]/sigma[n,D] of this neuron and class (as :func:`intraclass.measures.class_std_ratio` computes it:
+    population std, dead neuron -> 0). One axes, two bar containers (data set, class).
     """
     if not 0 <= layer_index < len(layers):
         raise ValueError(f"layer_index {layer_index} out of range: there are {len(layers)} layers")
@@ -220,7 +288,7 @@ def fig2_neuron_histogram(
     ratio = float(class_std_ratio(values[:, None], y)[int(np.searchsorted(classes, class_id)), 0])
     edges = np.histogram_bin_edges(values, bins=bins)
 
-    fig, (ax,) = _figure(1, panel_size=(4.8, 3.2))
+    fig, (ax,) = _figure(1, panel_size=(6.2, 3.6))  # wide enough for a run id in the title
     ax.hist(values, bins=edges, density=True, color="0.6", alpha=0.7, label=f"data set D (n={values.size})")
     ax.hist(
         values[in_class],
@@ -235,8 +303,9 @@ def fig2_neuron_histogram(
         ax,
         "pre-activation",
         "density",
-        f"{layer}, neuron {neuron}, class {class_id}\n"
-        rf"$\sigma_{{n,C}} / \sigma_{{n,D}}$ = {ratio:.2f}",
+        ("" if run is None else f"{run}\n")
+        + f"{layer}, neuron {neuron}, class {class_id}: "
+        + rf"$\sigma_{{n,C}} / \sigma_{{n,D}}$ = {ratio:.2f}",
     )
     ax.legend(fontsize=8, frameon=False)
     return fig
@@ -246,50 +315,257 @@ def fig2_neuron_histogram(
 # Fig. 3: each measure against test accuracy
 
 
-def fig3_measure_vs_accuracy(measures_df: pd.DataFrame, measure_columns: Sequence[str]) -> Figure:
-    """Fig. 3: one scatter panel per (experiment, measure): the measure (x) against test accuracy in % (y).
+def experiment_name(dataset: str, arch: str) -> str:
+    """The name of a dataset-architecture pair, as the workflow names its Kendall tables and figure folders."""
+    return f"{dataset}_{arch}"
 
-    Rows are the experiments ((dataset, arch) pairs, sorted), columns the measures in the given order. Measures
-    with orientation -1 (sharpness, :mod:`intraclass.registry`) are plotted negated, so that in every
-    panel "right" predicts "better"; the title gives Kendall's tau-a of the plotted points. Only rows with a
-    finite measure and accuracy are plotted; a panel with fewer than 2 such models (e.g. c1 on a data set
-    without subclasses) is marked "no data". ValueError if a column is absent or no panel has 2 models.
+
+def varied_axes(runs: pd.DataFrame) -> pd.Series:
+    """Which hyperparameter axis each run varies relative to the experiment's base configuration (Fig. 3's colours).
+
+    The base is the most common value of each of the 8 hyperparameters among ``runs`` (one experiment; on ties, the
+    first in sorted order). A run equal to it on every axis is ``"base"``, one differing on a single axis gets that
+    axis's name (:data:`intraclass.kendall.AXES`, e.g. ``"learning_rate"``), one differing on more is
+    ``"several axes"``. Star and value-list designs vary one axis at a time around their base, so every run has a
+    single axis; on the paper's full grid most runs differ on several. Values are compared as text, so 0.1 read
+    from a CSV equals 0.1 from a config. Returns a Series aligned with ``runs.index``.
     """
-    measures = list(dict.fromkeys(measure_columns))
-    if not measures:
-        raise ValueError("fig3_measure_vs_accuracy needs at least one measure column")
-    absent = [m for m in (*measures, "test_acc") if m not in measures_df.columns]
-    if absent:
-        raise ValueError(f"fig3_measure_vs_accuracy: column(s) {absent} not in the measures table")
-    experiments = _experiments(measures_df)
-    if not experiments:
-        raise ValueError("fig3_measure_vs_accuracy: the measures table has no models")
+    columns = [axis.column for axis in AXES]
+    missing = [c for c in columns if c not in runs.columns]
+    if missing:
+        raise ValueError(f"varied_axes: missing hyperparameter column(s) {missing}")
+    if runs.empty:
+        raise ValueError("varied_axes: no runs")
+    text = runs[columns].astype(str)
+    base = {c: text[c].mode().sort_values().iloc[0] for c in columns}
+    differs = text.ne(pd.Series(base))
+    counts = differs.to_numpy().sum(axis=1)
+    first = [AXES[int(np.argmax(row))].name for row in differs.to_numpy()]  # the axis, where there is one
+    labels = [BASE if n == 0 else axis if n == 1 else SEVERAL for n, axis in zip(counts, first, strict=True)]
+    return pd.Series(labels, index=runs.index, dtype=object)
 
-    fig, axes = _figure(len(experiments) * len(measures), ncols=len(measures))
-    drawn = 0
+
+def fig3_measure_vs_accuracy(
+    selection: Selection, kendall_tables: Mapping[str, pd.DataFrame], measures: Sequence[str] | None = None
+) -> Figure:
+    """Fig. 3: the intraclass measures (``preactivations`` stage) against test accuracy, a row per experiment.
+
+    Parameters
+    ----------
+    selection : Selection
+        Every run of the study split into kept and excluded (:func:`intraclass.selection.select_runs` of
+        measures.csv): kept runs are filled points, excluded runs (with a finite value) hollow ones.
+    kendall_tables : mapping of experiment name to DataFrame
+        Each experiment's granulated-Kendall table (:func:`intraclass.kendall.kendall_interval_table`, or its CSV
+        as read by ``pd.read_csv``), keyed by :func:`experiment_name`. A panel's title gives its total, interval and
+        axes exactly as the table's Markdown does, so figure and table agree.
+    measures : list of str, optional
+        The columns, in order; default: every registered ``preactivations`` measure present in the table.
+
+    Notes
+    -----
+    Rows are the experiments ((dataset, arch), sorted), columns the measures. Each point is a run, coloured by the
+    axis it varies (:func:`varied_axes`); the base configuration is a black star. The controls of SPEC §11 are
+    vertical lines at their value on the measure axis, over the experiment's kept runs: the median untrained
+    network (dashed), the input pixels (dash-dotted) and the median shuffled-subclass control (dotted), where
+    measures.csv has them (``<measure>_untrained``, ...). A panel with fewer than
+    :data:`~intraclass.selection.MIN_MODELS` kept runs with a finite value is marked "no data". ValueError if a
+    column, an experiment's table or a measure's total is missing, or if no panel has enough kept runs.
+    """
+    frame = pd.concat([selection.kept, selection.excluded])
+    chosen = _present(frame, measures, "preactivations")
+    return _measures_vs_accuracy(selection, kendall_tables, chosen, "fig3_measure_vs_accuracy")
+
+
+def fig3_sharpness_vs_accuracy(
+    selection: Selection, kendall_tables: Mapping[str, pd.DataFrame], measures: Sequence[str] | None = None
+) -> Figure:
+    """Fig. 3 for the sharpness measures (``sharpness`` stage, plotted negated: right predicts better), laid out
+    and titled as :func:`fig3_measure_vs_accuracy` (sharpness has no control)."""
+    frame = pd.concat([selection.kept, selection.excluded])
+    chosen = _present(frame, measures, "sharpness")
+    return _measures_vs_accuracy(selection, kendall_tables, chosen, "fig3_sharpness_vs_accuracy")
+
+
+def _present(frame: pd.DataFrame, measures: Sequence[str] | None, stage: str) -> list[str]:
+    """The requested measures (all of them must be columns), or the registered ones of ``stage`` with a value."""
+    if measures is not None:
+        chosen = list(dict.fromkeys(measures))
+        absent = [m for m in chosen if m not in frame.columns]
+        if absent:
+            raise ValueError(f"column(s) {absent} not in the measures table")
+    else:
+        chosen = [m.name for m in measures_for(frame.columns, stage=stage) if np.isfinite(_finite(frame[m.name])).any()]
+    if not chosen:
+        raise ValueError(f"no {stage} measure to plot: none is in the measures table with a finite value")
+    return chosen
+
+
+def _measures_vs_accuracy(
+    selection: Selection, kendall_tables: Mapping[str, pd.DataFrame], measures: list[str], what: str
+) -> Figure:
+    kept, excluded = selection.kept, selection.excluded
+    frame = pd.concat([kept.assign(_kept=True), excluded.assign(_kept=False)])
+    if "test_acc" not in frame.columns:
+        raise ValueError(f"{what}: no test_acc column")
+    experiments = _experiments(frame)
+    if not experiments:
+        raise ValueError(f"{what}: no runs")
+    tables = {}
+    for experiment in experiments:
+        name = experiment_name(*experiment)
+        if name not in kendall_tables:
+            raise ValueError(f"{what}: no Kendall table for experiment {name!r} (have {sorted(kendall_tables)})")
+        tables[experiment] = _long_table(kendall_tables[name], name)
+
+    fig, axes = _figure(len(experiments) * len(measures), ncols=len(measures), panel_size=(2.9, 2.5))
+    drawn, categories, controls = 0, set(), set()
     for row, experiment in enumerate(experiments):
-        rows = _experiment_rows(measures_df, experiment)
-        acc = _finite(rows["test_acc"])
+        rows = _experiment_rows(frame, experiment)
+        axis_of = varied_axes(rows)
+        acc = 100 * _finite(rows["test_acc"])
+        is_kept = rows["_kept"].to_numpy(dtype=bool)
         for col, measure in enumerate(measures):
             ax = axes[row * len(measures) + col]
             title = f"{_experiment_title(experiment)}: {_label(measure)}"
             x = _orientation(measure) * _finite(rows[measure])
             ok = np.isfinite(x) & np.isfinite(acc)
-            if ok.sum() < 2:
-                _no_data(ax, title, f"{int(ok.sum())} model(s) with {measure}")
+            n_kept = int((ok & is_kept).sum())
+            if n_kept < MIN_MODELS:
+                _no_data(ax, title, f"{n_kept} kept run(s) with a value of {measure}")
                 continue
-            tau = kendall_tau_a(x[ok], acc[ok])
-            ax.scatter(x[ok], 100 * acc[ok], s=14, color=COLORS[col % len(COLORS)], alpha=0.75, linewidths=0)
-            _style(
-                ax,
-                _oriented_label(measure),
-                "test accuracy (%)",
-                f"{title}\n" + rf"$\tau$ = {tau:.2f} ({int(ok.sum())} models)",
-            )
+            for category in np.unique(axis_of[ok]):
+                for kept_now in (True, False):
+                    where = ok & (axis_of.to_numpy() == category) & (is_kept == kept_now)
+                    if where.any():
+                        _scatter_runs(ax, x[where], acc[where], category, filled=kept_now)
+                categories.add(category)
+            controls |= _control_lines(ax, rows.loc[is_kept], measure, x[ok])
+            total = _total_text(tables[experiment], measure, experiment)
+            _style(ax, _oriented_label(measure), "test accuracy (%)", f"{title}\ngranulated $\\tau$ = {total}")
             drawn += 1
     if drawn == 0:
-        raise ValueError(f"fig3_measure_vs_accuracy: no experiment has 2 models with a finite value of {measures}")
+        raise ValueError(f"{what}: no experiment has {MIN_MODELS} kept runs with a finite value of any of {measures}")
+    handles = _fig3_legend(categories, controls)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=8, frameon=False)
+    fig.suptitle(
+        f"{len(kept)} kept runs (filled), {len(excluded)} excluded (hollow; left out of the Kendall totals)",
+        fontsize=10,
+    )
     return fig
+
+
+def _control_lines(ax: Axes, kept: pd.DataFrame, measure: str, plotted: np.ndarray) -> set[str]:
+    """Fig. 3's controls of ``measure``: a vertical line at each control's median over the kept runs (oriented as
+    the measure). A control far from the points (beyond half their range on either side) would squeeze them into
+    a corner: it is written at that edge instead, named, its value beside an arrow ("<- pixels 0.30").
+    Returns the controls shown."""
+    lo, hi = float(plotted.min()), float(plotted.max())
+    margin = 0.5 * ((hi - lo) or abs(hi) or 1.0)
+    shown, off_left, off_right = set(), 0, 0
+    for control, style in CONTROL_STYLES.items():
+        column = control_column(measure, control)
+        if measure not in MEASURES or column not in kept.columns or not np.isfinite(_finite(kept[column])).any():
+            continue
+        value = _orientation(measure) * float(np.nanmedian(_finite(kept[column])))
+        shown.add(control)
+        if lo - margin <= value <= hi + margin:
+            ax.axvline(value, label=control, zorder=1, **style)
+            continue
+        left = value < lo  # the usual empty corners of a rising cloud: top left, bottom right
+        row = off_left if left else off_right
+        ax.text(
+            0.02 if left else 0.98,
+            0.97 - 0.09 * row if left else 0.03 + 0.09 * row,
+            f"\u2190 {control} {_number(value)}" if left else f"{control} {_number(value)} \u2192",
+            transform=ax.transAxes,
+            ha="left" if left else "right",
+            va="top" if left else "bottom",
+            fontsize=7,
+            color=style["color"],
+            gid=f"control:{control}",
+        )
+        off_left, off_right = off_left + left, off_right + (not left)
+    return shown
+
+
+def _scatter_runs(ax: Axes, x: np.ndarray, y: np.ndarray, category: str, filled: bool) -> None:
+    """Runs of one colour category: filled if kept, hollow (edge only) if excluded; the base as a star."""
+    color = _category_color(category)
+    marker, size = ("*", 90) if category == BASE else ("o", 22)
+    if filled:
+        ax.scatter(x, y, s=size, marker=marker, color=color, alpha=0.85, linewidths=0, zorder=3)
+    else:
+        ax.scatter(x, y, s=size, marker=marker, facecolors="none", edgecolors=color, linewidths=1.0, zorder=3)
+
+
+def _category_color(category: str) -> str:
+    if category == BASE:
+        return "black"
+    if category == SEVERAL:
+        return "0.6"
+    return COLORS[AXIS_NAMES.index(category) % len(COLORS)]
+
+
+def _fig3_legend(categories: set[str], controls: set[str]) -> list[Line2D]:
+    """Legend handles: the base, the axes present (in AXES order), several axes, hollow = excluded, controls."""
+    labels = {axis.name: f"varies {axis.label}" for axis in AXES}
+    order = [BASE, *AXIS_NAMES, SEVERAL]
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="*" if c == BASE else "o",
+            markersize=9 if c == BASE else 5,
+            color=_category_color(c),
+            label="base configuration" if c == BASE else labels.get(c, c),
+        )
+        for c in order
+        if c in categories
+    ]
+    handles.append(
+        Line2D(
+            [], [], linestyle="none", marker="o", markersize=5, markerfacecolor="none", color="0.3", label="excluded"
+        )
+    )
+    handles += [Line2D([], [], label=CONTROL_LABELS[c], **CONTROL_STYLES[c]) for c in CONTROL_STYLES if c in controls]
+    return handles
+
+
+def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A Kendall interval table indexed by (measure, cell), from the library's frame or its CSV."""
+    long = table.reset_index() if "measure" in (table.index.names or []) else table
+    missing = [
+        c for c in ("measure", "cell", "value", "lo", "hi", "n_axes", "few_pairs", "missing_reason") if c not in long
+    ]
+    if missing:
+        raise ValueError(f"the Kendall table of {name!r} lacks column(s) {missing}")
+    return long.set_index(["measure", "cell"])
+
+
+def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) -> str:
+    """The table's total of ``measure`` as its Markdown cell: ``0.71 [0.52, 0.86]``, then ``†`` on fewer than
+    MIN_PAIRS pairs and ``(k/8 axes)`` over fewer axes; ``n/a (reason)`` when missing."""
+    if (measure, TOTAL) not in table.index:
+        raise ValueError(f"the Kendall table of {experiment_name(*experiment)!r} has no total for {measure!r}")
+    r = table.loc[(measure, TOTAL)]
+    reason = r["missing_reason"]
+    if isinstance(reason, str) and reason:
+        return f"{MISSING_MARKDOWN} ({reason})"
+    text = _number(r["value"])
+    if not pd.isna(r["lo"]):
+        text += f" [{_number(r['lo'])}, {_number(r['hi'])}]"
+    if bool(r["few_pairs"]):
+        text += FEW_PAIRS_MARKDOWN
+    if int(r["n_axes"]) < len(AXES):
+        text += f" ({int(r['n_axes'])}/{len(AXES)} axes)"
+    return text
+
+
+def _number(value: float, digits: int = 2) -> str:
+    """As the Kendall tables print numbers: rounded, never "-0.00"."""
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -405,40 +681,64 @@ def fig4_kendall_vs_k(
 def fig5_measures_per_layer(
     summaries: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]],
     depth_label: str,
+    untrained: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Fig. 5 (9, 10): each measure per layer, averaged over the given models (all with the same layers).
 
-    One panel per measure present in every summary's ``per_layer`` (c1, c2, c3, c4 order): the mean over models
-    (a line with markers) and +/- one standard deviation (a shaded band). ``depth_label`` names the model set in
-    the figure title, e.g. "resnet / cifar100-coarse, depth x1". ValueError if there are no summaries, they have
-    different numbers of layers, or share no measure.
+    One panel per measure present in every summary's ``per_layer`` (registry order), 2 panels a row: the mean over
+    models (a line with markers) and +/- one standard deviation (a shaded band). ``untrained``: the measure
+    summaries of the same runs' untrained networks (their epoch-0 snapshots, SPEC §11); their mean per layer is a
+    dashed reference line. Layers are labelled "s<stage>.b<block>" (:func:`layer_labels`). ``depth_label`` names
+    the model set in the figure title, e.g. "resnet / cifar100-coarse, depth x1". ValueError if there are fewer
+    than :data:`~intraclass.selection.MIN_MODELS` models, they (or the untrained ones) have different layers, or
+    share no measure.
     """
     models = _summary_list(summaries)
-    if not models:
-        raise ValueError("fig5_measures_per_layer: no models")
-    n_layers = {len(s["layer_names"]) for s in models}
-    if len(n_layers) != 1:
-        raise ValueError(
-            f"fig5_measures_per_layer: the models have different numbers of layers {sorted(n_layers)}; "
-            "pass the models of one depth"
-        )
+    if len(models) < MIN_MODELS:
+        raise ValueError(f"fig5_measures_per_layer: {len(models)} model(s); a mean per layer needs {MIN_MODELS}")
+    names = _common_layers(models, "the models")
+    references = _summary_list(untrained) if untrained is not None else []
+    if references and _common_layers(references, "the untrained networks") != names:
+        raise ValueError("fig5_measures_per_layer: the untrained networks' layers differ from the models'")
     measures = [m for m in _layer_measures(models[0]["per_layer"]) if all(m in s["per_layer"] for s in models)]
     if not measures:
         raise ValueError("fig5_measures_per_layer: no measure is present in every model's per_layer values")
-    n = n_layers.pop()
-    fig, axes = _figure(len(measures))
+    n = len(names)
+    fig, axes = _figure(len(measures), ncols=2, panel_size=(max(3.6, 1.2 + 0.22 * n), 2.9))
     layer = np.arange(1, n + 1)
     for i, (ax, measure) in enumerate(zip(axes, measures, strict=False)):
-        values = np.asarray([s["per_layer"][measure] for s in models], dtype=float)
-        if values.shape != (len(models), n):
-            raise ValueError(f"fig5_measures_per_layer: per_layer[{measure!r}] must have one value per layer ({n})")
+        values = _per_layer(models, measure, n)
         mean, std = values.mean(axis=0), values.std(axis=0)
         ax.fill_between(layer, mean - std, mean + std, color=COLORS[i], alpha=0.2, linewidth=0)
-        ax.plot(layer, mean, marker="o", markersize=3, color=COLORS[i])
-        _style(ax, "layer", _label(measure), _label(measure))
-        ax.set_xticks(layer if n <= 12 else layer[::2])
+        ax.plot(layer, mean, marker="o", markersize=3, color=COLORS[i], label=f"trained (mean of {len(models)})")
+        if references and all(measure in s["per_layer"] for s in references):
+            ax.plot(
+                layer,
+                _per_layer(references, measure, n).mean(axis=0),
+                label=f"untrained (mean of {len(references)})",
+                **CONTROL_STYLES["untrained"],
+            )
+        _style(ax, None, _label(measure), _label(measure))
+        ax.set_xticks(layer, layer_labels(names), rotation=90, fontsize=7)
+    axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{depth_label}: mean $\\pm$ std over {len(models)} model(s)", fontsize=10)
     return fig
+
+
+def _common_layers(models: list[Mapping[str, Any]], what: str) -> list[str]:
+    """The layer names every summary shares; ValueError if they differ."""
+    names = {tuple(str(n) for n in s["layer_names"]) for s in models}
+    if len(names) != 1:
+        sizes = sorted({len(n) for n in names})
+        raise ValueError(f"fig5_measures_per_layer: {what} have different layers ({sizes} layers); pass one depth")
+    return list(names.pop())
+
+
+def _per_layer(models: list[Mapping[str, Any]], measure: str, n: int) -> np.ndarray:
+    values = np.asarray([s["per_layer"][measure] for s in models], dtype=float)
+    if values.shape != (len(models), n):
+        raise ValueError(f"fig5_measures_per_layer: per_layer[{measure!r}] must have one value per layer ({n})")
+    return values
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -446,23 +746,28 @@ def fig5_measures_per_layer(
 
 
 def _model_color(label: str, index: int) -> str:
-    return MODEL_COLORS.get(label, COLORS[index % len(COLORS)])
+    """Fig. 6's colour of a followed run: by the first word of its label ("high ..."), else by position."""
+    return MODEL_COLORS.get(label.split(maxsplit=1)[0].rstrip(":") if label else "", COLORS[index % len(COLORS)])
 
 
 def _epoch_scale(ax: Axes, epochs: np.ndarray) -> None:
-    """Symmetric-log epoch axis when the epochs span more than a decade (early training is where things change)."""
+    """Symmetric-log epoch axis when the epochs span more than a decade (early training is where things change);
+    linear up to 1, so epoch 0 (the untrained network) has its place."""
     positive = epochs[epochs > 0]
     if positive.size and positive.max() / positive.min() > 10:
         ax.set_xscale("symlog", linthresh=1)
 
 
-def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
-    """Fig. 6: the measures over training epochs, for a few models (typically "high", "mid", "low").
+def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame], pixels: Mapping[str, float] | None = None) -> Figure:
+    """Fig. 6: the measures over training epochs, for a few runs (typically the high / mid / low accuracy ones).
 
-    ``series`` maps a model label to a DataFrame with an ``epoch`` column, measure columns among c1..c4 and
-    optionally ``test_acc`` (a fraction). One panel per measure present in any model (c1..c4 order), plus a last
-    "test accuracy" panel when any model has test_acc; one line per model having finite values of that column.
-    ValueError if no model has an epoch and a measure with a finite value.
+    ``series`` maps a run's legend label (e.g. ``"high: " + run_label(run_id, test_acc)``; a label starting with
+    "high", "mid" or "low" takes that run's colour) to a DataFrame with an ``epoch`` column (epoch 0: the untrained
+    network), measure columns and optionally ``test_acc`` (a fraction). One panel per registered
+    ``preactivations`` measure present in any run, plus a last "test accuracy" panel when any run has test_acc; one
+    line per run with finite values of that column; 3 panels a row, the legend below. ``pixels``: each measure's
+    value on the input pixels (SPEC §11), a dash-dotted horizontal reference line. ValueError if no run has an
+    epoch and a measure with a finite value.
     """
     if not series:
         raise ValueError("fig6_measures_over_epochs: no models")
@@ -478,8 +783,9 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
         raise ValueError("fig6_measures_over_epochs: no model has a finite value of any measure")
     if any("test_acc" in f.columns and np.isfinite(_finite(f["test_acc"])).any() for f in series.values()):
         columns.append("test_acc")
-    fig, axes = _figure(len(columns))
+    fig, axes = _figure(len(columns), ncols=3)
     all_epochs = np.concatenate([_finite(f["epoch"]) for f in series.values()])
+    handles: dict[str, Any] = {}
     for ax, column in zip(axes, columns, strict=False):
         for i, (label, frame) in enumerate(series.items()):
             if column not in frame.columns:
@@ -490,7 +796,7 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
                 continue
             order = np.argsort(epoch[ok])
             scale = 100.0 if column == "test_acc" else 1.0
-            ax.plot(
+            (handles[label],) = ax.plot(
                 epoch[ok][order],
                 scale * value[ok][order],
                 marker="o",
@@ -498,10 +804,16 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame]) -> Figure:
                 color=_model_color(label, i),
                 label=label,
             )
+        if pixels is not None and column in pixels and np.isfinite(pixels[column]):
+            handles[CONTROL_LABELS["pixels"]] = ax.axhline(
+                float(pixels[column]), label=CONTROL_LABELS["pixels"], zorder=1, **CONTROL_STYLES["pixels"]
+            )
         name = "test accuracy (%)" if column == "test_acc" else _label(column)
-        _style(ax, "epoch", name, name)
+        _style(ax, "epoch (0: untrained)", name, name)
         _epoch_scale(ax, all_epochs[np.isfinite(all_epochs)])
-    axes[0].legend(fontsize=8, frameon=False)
+    order = [*series, CONTROL_LABELS["pixels"]]  # the runs first, whichever panel each first appears in
+    shown = [handles[label] for label in order if label in handles]
+    fig.legend(handles=shown, loc="outside lower center", ncols=1, fontsize=8, frameon=False)
     return fig
 
 
@@ -557,39 +869,59 @@ def _half_violin(ax: Axes, position: float, values: np.ndarray, edges: np.ndarra
 def fig7_selective_neuron_over_epochs(
     distributions: Mapping[str, Sequence[tuple[int, npt.ArrayLike, npt.ArrayLike]]],
     bins: int = 30,
+    run: str | None = None,
 ) -> Figure:
     """Fig. 7: pre-activation distributions of a neuron over training, subclass against rest of its superclass.
 
-    ``distributions`` maps a panel label (e.g. "max selectivity: subclass 37, layer ..., neuron 12") to a list of
+    ``distributions`` maps a panel label (e.g. "max selectivity: subclass 37, s3.b2, neuron 12") to a list of
     (epoch, values on the subclass, values on the rest of the superclass). One panel per label; at each epoch, a
     split histogram-violin: the subclass on the left, the rest of the superclass on the right (each half scaled
-    to its own maximum, on shared bins per epoch). Two filled shapes per epoch. ValueError if a label has no
-    epochs or an epoch has an empty or non-finite array.
+    to its own maximum, on shared bins per epoch). Two filled shapes per epoch. ``run`` (e.g. :func:`run_label`)
+    titles the figure.
+
+    The values are standardised per epoch: minus their mean, over their standard deviation (population), both over
+    the subclass and the rest together; the raw standard deviation is printed under each epoch. Why: the
+    pre-activations are read in inference mode, through BN's running statistics, which after a few steps have not
+    converged, so early epochs come out 100 times wider than late ones (150-400 at epoch 1, about 3 at epoch 10 in
+    the default study) and on one raw axis the later epochs are slivers. Per channel, inference-mode BN is an affine
+    map, and so is standardising: it removes the running statistics' scale and shift and keeps what the figure is
+    about, how far the subclass sits from the rest of its superclass (c1's selectivity is invariant to it).
+    Recomputing the BN statistics on the training images before extracting would instead change the model whose
+    measures are reported. ValueError if a label has no epochs or an epoch has an empty or non-finite array.
     """
     if not distributions:
         raise ValueError("fig7_selective_neuron_over_epochs: no neurons")
-    fig, axes = _figure(len(distributions), panel_size=(4.4, 3.2))
+    fig, axes = _figure(len(distributions), panel_size=(4.6, 3.4))
     for ax, (label, epochs) in zip(axes, distributions.items(), strict=False):
         if not epochs:
             raise ValueError(f"fig7_selective_neuron_over_epochs: {label!r} has no epochs")
         ordered = sorted(epochs, key=lambda e: e[0])
+        ticks = []
         for pos, (epoch, inside, rest) in enumerate(ordered):
             a, b = np.asarray(inside, dtype=float).ravel(), np.asarray(rest, dtype=float).ravel()
             if a.size == 0 or b.size == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
                 raise ValueError(
                     f"fig7_selective_neuron_over_epochs: {label!r} epoch {epoch}: empty or non-finite values"
                 )
-            edges = np.histogram_bin_edges(np.concatenate([a, b]), bins=bins)
-            _half_violin(ax, pos, a, edges, -1, COLORS[0])
-            _half_violin(ax, pos, b, edges, +1, "0.55")
-        ax.set_xticks(range(len(ordered)), [str(e[0]) for e in ordered])
+            both = np.concatenate([a, b])
+            center, spread = both.mean(), both.std()
+            scale = spread if spread > 0 else 1.0  # a constant neuron is only centred
+            edges = np.histogram_bin_edges((both - center) / scale, bins=bins)
+            _half_violin(ax, pos, (a - center) / scale, edges, -1, COLORS[0])
+            _half_violin(ax, pos, (b - center) / scale, edges, +1, "0.55")
+            ticks.append(f"{epoch}\n({spread:.3g})")
+        ax.set_xticks(range(len(ordered)), ticks)
         ax.set_xlim(-0.6, len(ordered) - 0.4)
-        _style(ax, "epoch", "pre-activation", label)
-    axes[0].legend(
+        _style(ax, "epoch (raw standard deviation)", "pre-activation, standardised per epoch", label)
+    fig.legend(
         handles=[Patch(color=COLORS[0], label="subclass"), Patch(color="0.55", label="rest of superclass")],
+        loc="outside lower center",
+        ncols=2,
         fontsize=8,
         frameon=False,
     )
+    if run is not None:
+        fig.suptitle(run, fontsize=10)
     return fig
 
 
@@ -597,23 +929,33 @@ def fig7_selective_neuron_over_epochs(
 # Fig. 8: test accuracies
 
 
-def fig8_accuracy_histogram(measures_df: pd.DataFrame, bins: int = 20) -> Figure:
-    """Fig. 8: histogram of test accuracies (%), one panel per experiment ((dataset, arch), sorted).
+def fig8_accuracy_histogram(selection: Selection, bins: int = 20) -> Figure:
+    """Fig. 8: histogram of the kept runs' test accuracies (%), one panel per experiment ((dataset, arch), sorted).
 
-    Rows with a non-finite test_acc are skipped; ValueError if no experiment has a finite accuracy."""
-    if "test_acc" not in measures_df.columns:
+    ``selection`` is :func:`intraclass.selection.select_runs` of the study's runs; each panel's title counts the
+    experiment's kept and excluded runs (the excluded are not drawn). An experiment with fewer than
+    :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data"; ValueError if none has that many.
+    """
+    kept, excluded = selection.kept, selection.excluded
+    if "test_acc" not in kept.columns:
         raise ValueError("fig8_accuracy_histogram needs a test_acc column")
-    experiments = [
-        e for e in _experiments(measures_df) if np.isfinite(_finite(_experiment_rows(measures_df, e)["test_acc"])).any()
-    ]
+    experiments = _experiments(pd.concat([kept, excluded]))
     if not experiments:
-        raise ValueError("fig8_accuracy_histogram: no model has a finite test accuracy")
+        raise ValueError("fig8_accuracy_histogram: no runs")
     fig, axes = _figure(len(experiments), ncols=min(len(experiments), 3))
+    drawn = 0
     for i, (ax, experiment) in enumerate(zip(axes, experiments, strict=False)):
-        acc = _finite(_experiment_rows(measures_df, experiment)["test_acc"])
-        acc = 100 * acc[np.isfinite(acc)]
+        acc = 100 * _finite(_experiment_rows(kept, experiment)["test_acc"])
+        n_out = len(_experiment_rows(excluded, experiment))
+        title = f"{_experiment_title(experiment)}: {acc.size} kept, {n_out} excluded"
+        if acc.size < MIN_MODELS:
+            _no_data(ax, title, f"{acc.size} kept run(s)")
+            continue
         ax.hist(acc, bins=bins, color=COLORS[i % len(COLORS)], alpha=0.8, edgecolor="white", linewidth=0.5)
-        _style(ax, "test accuracy (%)", "models", f"{_experiment_title(experiment)} ({acc.size} models)", counts=True)
+        _style(ax, "test accuracy (%)", "runs", title, counts=True)
+        drawn += 1
+    if drawn == 0:
+        raise ValueError(f"fig8_accuracy_histogram: no experiment has {MIN_MODELS} kept runs")
     return fig
 
 
@@ -629,12 +971,14 @@ def fig11_selectivity_distribution(
 
     Two panels: (left) histogram of the values of every (model, subclass) pair; (right) per subclass, the mean
     over models, subclasses sorted in decreasing order, with a band from the minimum to the maximum over models.
-    Summaries without subclasses are ignored; ValueError if none has any, or the models have different
-    subclass ids (pass the models of one experiment).
+    Summaries without subclasses are ignored; ValueError if fewer than :data:`~intraclass.selection.MIN_MODELS`
+    have any, or the models have different subclass ids (pass the models of one experiment).
     """
     models = [s for s in _summary_list(summaries) if s.get("subclasses") and s["subclasses"].get("id")]
-    if not models:
-        raise ValueError("fig11_selectivity_distribution: no model has subclasses")
+    if len(models) < MIN_MODELS:
+        raise ValueError(
+            f"fig11_selectivity_distribution: {len(models)} model(s) with subclasses; the figure needs {MIN_MODELS}"
+        )
     ids = {tuple(s["subclasses"]["id"]) for s in models}
     if len(ids) != 1:
         raise ValueError("fig11_selectivity_distribution: the models have different subclasses; pass one experiment")

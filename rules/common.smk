@@ -180,6 +180,18 @@ def get_followed_output(name, label):
     return lambda wildcards: f"{RESULTS}/runs/{get_followed_runs(wildcards)[label]}/{name}"
 
 
+def get_followed_untrained(name):
+    """A file of the untrained snapshot (epoch 0) of every followed run."""
+    return lambda wildcards: [
+        f"{RESULTS}/runs/{r}/{snapshot_dir(UNTRAINED_EPOCH)}/{name}" for r in get_followed_runs(wildcards).values()
+    ]
+
+
+def get_experiment_pixels(wildcards):
+    """The raw-pixel control of the experiment's dataset."""
+    return f"{RESULTS}/controls/{RUNS[EXPERIMENTS[wildcards.experiment][0]].dataset}_pixels.json"
+
+
 def get_followed_metrics(wildcards):
     return [f"{RESULTS}/runs/{r}/metrics.json" for r in get_followed_runs(wildcards).values()]
 
@@ -189,7 +201,7 @@ def get_followed_metrics(wildcards):
 
 def planned_targets():
     """What the study makes that is known before training: tables, and the figures that need no followed run."""
-    targets = [f"{RESULTS}/summary.rst", f"{FIGURES}/fig3.png", f"{FIGURES}/fig8.png"]
+    targets = [f"{RESULTS}/summary.rst", f"{FIGURES}/fig3.png", f"{FIGURES}/fig3_sharpness.png", f"{FIGURES}/fig8.png"]
     for experiment in EXPERIMENTS:
         targets.append(f"{RESULTS}/kendall/{experiment}.md")
         targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]

@@ -6,6 +6,7 @@
 localrules:
     fig2,
     fig3,
+    fig3_sharpness,
     fig4,
     fig5,
     fig6,
@@ -17,6 +18,7 @@ localrules:
 rule fig2:
     input:
         preactivations=get_followed_output("preactivations.npz", "high"),
+        metrics=get_followed_output("metrics.json", "high"),
     output:
         **figure_files("fig2"),
     log:
@@ -32,6 +34,7 @@ rule fig2:
 rule fig3:
     input:
         measures=f"{RESULTS}/measures.csv",
+        kendall=expand(f"{RESULTS}/kendall/{{experiment}}.csv", experiment=EXPERIMENTS),
     output:
         **figure_files("fig3", experiment=False),
     log:
@@ -41,8 +44,27 @@ rule fig3:
     params:
         dpi=config["plots"]["dpi"],
         min_train_acc=MIN_TRAIN_ACC,
+        experiments=list(EXPERIMENTS),
     script:
         "../scripts/fig3.py"
+
+
+rule fig3_sharpness:
+    input:
+        measures=f"{RESULTS}/measures.csv",
+        kendall=expand(f"{RESULTS}/kendall/{{experiment}}.csv", experiment=EXPERIMENTS),
+    output:
+        **figure_files("fig3_sharpness", experiment=False),
+    log:
+        f"{LOGS}/figures/fig3_sharpness.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
+        min_train_acc=MIN_TRAIN_ACC,
+        experiments=list(EXPERIMENTS),
+    script:
+        "../scripts/fig3_sharpness.py"
 
 
 rule fig4:
@@ -68,6 +90,7 @@ rule fig5:
     input:
         runs=f"{RESULTS}/runs.csv",
         summaries=get_depth_outputs("measures.json"),
+        untrained=get_depth_outputs(f"{snapshot_dir(UNTRAINED_EPOCH)}/measures.json"),
     output:
         **figure_files("fig5_depth{depth}"),
     log:
@@ -86,6 +109,8 @@ rule fig6:
     input:
         unpack(get_snapshot_outputs("measures.json")),
         metrics=get_followed_metrics,
+        untrained=get_followed_untrained("measures.json"),
+        pixels=get_experiment_pixels,
     output:
         **figure_files("fig6"),
     log:
@@ -103,7 +128,9 @@ rule fig6:
 rule fig7:
     input:
         unpack(get_snapshot_outputs("preactivations.npz", "high")),
+        untrained=get_followed_output(f"{snapshot_dir(UNTRAINED_EPOCH)}/preactivations.npz", "high"),
         summary=get_followed_output("measures.json", "high"),
+        metrics=get_followed_output("metrics.json", "high"),
     output:
         **figure_files("fig7"),
     log:

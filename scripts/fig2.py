@@ -2,11 +2,21 @@
 for the neuron and class with the largest ratio in the experiment's best fitted run."""
 
 from intraclass.logs import log_to_file
-from intraclass.plots import fig2_neuron_histogram, save_figure, top_ratio_neuron
+from intraclass.plots import fig2_neuron_histogram, layer_labels, run_label, save_figure, top_ratio_neuron
 from intraclass.preactivations import load_preactivations
+from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])
+metrics = read_json(snakemake.input.metrics)
 layers, names, labels, _ = load_preactivations(snakemake.input.preactivations)
 layer, neuron, class_id = top_ratio_neuron(layers, labels)
-figure = fig2_neuron_histogram(layers, labels, layer, neuron, class_id, layer_names=names)
+figure = fig2_neuron_histogram(
+    layers,
+    labels,
+    layer,
+    neuron,
+    class_id,
+    layer_names=layer_labels(names),
+    run=run_label(metrics["run_id"], metrics["test_acc"]),
+)
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

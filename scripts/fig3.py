@@ -1,4 +1,5 @@
-"""Rule fig3: every measure against test accuracy, one panel per experiment and measure (kept runs)."""
+"""Rule fig3: the intraclass measures against test accuracy, a row per experiment (kept runs filled, excluded
+hollow), each panel titled with its total from the experiment's Kendall table."""
 
 import logging
 
@@ -10,8 +11,8 @@ from intraclass.registry import measures_for
 from intraclass.selection import select_runs
 
 log_to_file(snakemake.log[0])
-kept = select_runs(pd.read_csv(snakemake.input.measures), snakemake.params.min_train_acc).kept
-panels = [m.name for m in measures_for(kept.columns)]
-logging.info("measures plotted: %s", panels)
-figure = fig3_measure_vs_accuracy(kept, panels)
+selection = select_runs(pd.read_csv(snakemake.input.measures), snakemake.params.min_train_acc)
+paths = zip(snakemake.params.experiments, snakemake.input.kendall, strict=True)
+logging.info("measures plotted: %s", [m.name for m in measures_for(selection.kept.columns, stage="preactivations")])
+figure = fig3_measure_vs_accuracy(selection, {experiment: pd.read_csv(path) for experiment, path in paths})
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

@@ -1,4 +1,5 @@
-"""Rule fig5 (Fig. 5, 9, 10): each measure per layer, averaged over the experiment's kept runs of one depth."""
+"""Rule fig5 (Fig. 5, 9, 10): each measure per layer, averaged over the experiment's kept runs of one depth, with
+the same runs' untrained networks as a reference."""
 
 import pandas as pd
 
@@ -10,7 +11,11 @@ from intraclass.storage import read_json
 log_to_file(snakemake.log[0])
 runs = pd.read_csv(snakemake.input.runs)
 kept = set(select_runs(runs[runs.run_id.isin(snakemake.params.run_ids)], snakemake.params.min_train_acc).kept.run_id)
-paths = zip(snakemake.params.run_ids, snakemake.input.summaries, strict=True)
-label = f"{snakemake.wildcards.experiment}, depth x{snakemake.wildcards.depth}"
-figure = fig5_measures_per_layer([read_json(path) for run_id, path in paths if run_id in kept], label)
+paths = zip(snakemake.params.run_ids, snakemake.input.summaries, snakemake.input.untrained, strict=True)
+chosen = [(trained, untrained) for run_id, trained, untrained in paths if run_id in kept]
+figure = fig5_measures_per_layer(
+    [read_json(trained) for trained, _ in chosen],
+    f"{snakemake.wildcards.experiment}, depth x{snakemake.wildcards.depth}",
+    untrained=[read_json(untrained) for _, untrained in chosen],
+)
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

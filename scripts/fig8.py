@@ -1,4 +1,4 @@
-"""Rule fig8: the histogram of test accuracies of every experiment's kept runs."""
+"""Rule fig8: the histogram of test accuracies of every experiment's kept runs (the excluded ones counted)."""
 
 import pandas as pd
 
@@ -7,5 +7,5 @@ from intraclass.plots import fig8_accuracy_histogram, save_figure
 from intraclass.selection import select_runs
 
 log_to_file(snakemake.log[0])
-figure = fig8_accuracy_histogram(select_runs(pd.read_csv(snakemake.input.runs), snakemake.params.min_train_acc).kept)
+figure = fig8_accuracy_histogram(select_runs(pd.read_csv(snakemake.input.runs), snakemake.params.min_train_acc))
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

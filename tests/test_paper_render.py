@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from intraclass import plots
 from intraclass.grid import study_runs
-from intraclass.kendall import kendall_table, write_kendall_tables
+from intraclass.kendall import kendall_interval_table, kendall_table, write_kendall_tables
 from intraclass.measures import measure_summary
 from intraclass.paper import paper_experiments, paper_table, side_by_side, write_side_by_side
 from intraclass.registry import MEASURES
@@ -33,9 +33,7 @@ def fabricate(seed: int = 0):
         labels = np.repeat(np.arange(20 if coarse else 10), 10)
         sublabels = np.repeat(np.arange(100), 2) if coarse else None
         layers = [rng.standard_normal((len(labels), 3)) + test_acc * (labels % 3)[:, None] for _ in range(n_layers)]
-        summary = measure_summary(
-            layers, [f"l{i}" for i in range(n_layers)], labels, sublabels, k_neurons=5, k_layers=2
-        )
+        summary = measure_summary(layers, site_names(run.arch, n_layers), labels, sublabels, k_neurons=5, k_layers=2)
         summaries[run.run_id] = summary
         rows.append(
             {
@@ -52,6 +50,13 @@ def fabricate(seed: int = 0):
             }
         )
     return pd.DataFrame(rows), summaries
+
+
+def site_names(arch: str, n_layers: int) -> list[str]:
+    """Pre-activation site names of the form the models give (intraclass.activations.site_names)."""
+    if arch == "resnet":
+        return [f"stages.{b}.{site}" for b in range(n_layers // 2) for site in ("branch.2", "preactivation")]
+    return [f"stages.{5 * i + 2}" for i in range(n_layers)]
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +115,19 @@ def test_tables_1_to_3_render_beside_the_papers(paper, tmp_path):
 
 def test_every_figure_renders(paper, tmp_path):
     measures, summaries = paper
-    kept = select_runs(measures).kept
+    selection = select_runs(measures)
+    kept = selection.kept
+    tables = {}
+    for (dataset, arch), runs in kept.groupby(["dataset", "arch"]):
+        present = [m for m in MEASURES if m in runs and runs[m].notna().any()]
+        tables[plots.experiment_name(dataset, arch)] = kendall_interval_table(runs, present, n_resamples=10)
     figures = {
-        "fig3": plots.fig3_measure_vs_accuracy(kept, [m for m in MEASURES if m in kept]),
-        "fig8": plots.fig8_accuracy_histogram(measures),
+        "fig3": plots.fig3_measure_vs_accuracy(selection, tables),
+        "fig3_sharpness": plots.fig3_sharpness_vs_accuracy(selection, tables),
+        "fig8": plots.fig8_accuracy_histogram(selection),
     }
+    # the paper's layout: a row per experiment, c1-c4 (c1, c2 empty without subclasses), sharpness apart
+    assert len(figures["fig3"].axes) == 3 * 4 and len(figures["fig3_sharpness"].axes) == 3 * 4
     rng = np.random.default_rng(1)
     for (dataset, arch), runs in kept.groupby(["dataset", "arch"]):
         experiment = f"{dataset}_{arch}"
@@ -124,32 +137,38 @@ def test_every_figure_renders(paper, tmp_path):
         per_class = plots.subclasses_per_class([summaries[i] for i in ids]) if "c1" in curves else None
         figures[f"{experiment}_fig4"] = plots.fig4_kendall_vs_k(curves, per_class, title=experiment)
         for depth, at_depth in runs.groupby("depth"):
+            trained = [summaries[i] for i in at_depth.run_id]
             figures[f"{experiment}_fig5_{depth:g}"] = plots.fig5_measures_per_layer(
-                [summaries[i] for i in at_depth.run_id], f"{experiment}, depth x{depth:g}"
+                trained, f"{experiment}, depth x{depth:g}", untrained=trained[::-1]
             )
         followed = followed_runs(runs)
-        epochs = [1, 10, 50, 250]
+        epochs = [0, 1, 10, 50, 250]
         figures[f"{experiment}_fig6"] = plots.fig6_measures_over_epochs(
             {
-                label: pd.DataFrame(
-                    {"epoch": epochs, "c3": rng.random(4), "c4": rng.random(4), "test_acc": rng.random(4)}
+                f"{label}: {plots.run_label(run_id, 0.5)}": pd.DataFrame(
+                    {"epoch": epochs, "c3": rng.random(5), "c4": rng.random(5), "test_acc": rng.random(5)}
                 )
-                for label in followed
-            }
+                for label, run_id in followed.items()
+            },
+            pixels={"c3": 0.5, "c4": 0.5},
         )
         layers = [rng.standard_normal((200, 3)) for _ in range(8)]
         labels = np.repeat(np.arange(20), 10)
         layer, neuron, class_id = plots.top_ratio_neuron(layers, labels)
-        figures[f"{experiment}_fig2"] = plots.fig2_neuron_histogram(layers, labels, layer, neuron, class_id)
+        names = plots.layer_labels(site_names("vgg", 8))
+        figures[f"{experiment}_fig2"] = plots.fig2_neuron_histogram(
+            layers, labels, layer, neuron, class_id, layer_names=names, run=plots.run_label(followed["high"], 0.5)
+        )
         if dataset == "cifar100-coarse":
             figures[f"{experiment}_fig11"] = plots.fig11_selectivity_distribution([summaries[i] for i in ids])
             figures[f"{experiment}_fig7"] = plots.fig7_selective_neuron_over_epochs(
                 {
                     which: [(e, rng.standard_normal(50) + 1, rng.standard_normal(200)) for e in epochs]
                     for which in ("max", "median")
-                }
+                },
+                run=plots.run_label(followed["high"], 0.5),
             )
-    assert len(figures) == 2 + 3 * 3 + 3 * 2 + 2  # fig3, 8; per experiment fig2, 4, 6, and fig5 per depth; fig7, 11
+    assert len(figures) == 3 + 3 * 3 + 3 * 2 + 2  # fig3 (2), 8; per experiment fig2, 4, 6, and fig5 per depth; fig7, 11
     for name, figure in figures.items():
         plots.save_figure(figure, tmp_path / f"{name}.pdf", tmp_path / f"{name}.png", dpi=40)
         assert (tmp_path / f"{name}.png").stat().st_size > 1000

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PathCollection, PolyCollection
-from matplotlib.figure import Figure
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_hex
+from matplotlib.markers import MarkerStyle
 
 from intraclass import plots
-from intraclass.kendall import granulated_kendall, kendall_tau_a
+from intraclass.kendall import granulated_kendall, interval_markdown, kendall_interval_table
+from intraclass.selection import select_runs
 
 GRID = dict(lr=[0.01, 0.1], batch_size=[100, 300], optimizer=["sgd", "adam"])
 
@@ -65,7 +68,7 @@ def summary(
     return {
         "n_samples": 100,
         "n_neurons": n_neurons,
-        "layer_names": [f"layer{i}" for i in range(n_layers)],
+        "layer_names": [f"stages.{i}" for i in range(n_layers)],
         "layer_sizes": [per_layer] * n_layers,
         "classes": list(range(n_classes)),
         "c1": 1.0,
@@ -82,7 +85,7 @@ def summary(
             "superclass": [i // per_class for i in range(n_sub)],
             "selectivity_k1": list(rng.uniform(1, 4, n_sub)),
             "neuron": [0] * n_sub,
-            "layer": ["layer1"] * n_sub,
+            "layer": ["stages.1"] * n_sub,
             "neuron_in_layer": [2] * n_sub,
             "c1_topk": [1.0] * n_sub,
             "c2_topk": [0.5] * n_sub,
@@ -90,16 +93,12 @@ def summary(
     }
 
 
-def scatter_counts(fig: Figure) -> list[int]:
-    return [len(c.get_offsets()) for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection)]
-
-
 # --------------------------------------------------------------------------------------------------------------
 # save_figure
 
 
 def test_save_figure_writes_pdf_and_png_atomically(tmp_path):
-    fig = plots.fig8_accuracy_histogram(study(1))
+    fig = plots.fig8_accuracy_histogram(select_runs(study(1)))
     pdf, png = tmp_path / "out" / "fig.pdf", tmp_path / "out" / "fig.png"
     plots.save_figure(fig, pdf, png)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
@@ -124,14 +123,15 @@ def layered_data(seed: int = 0):
 def test_fig2_histogram_and_ratio():
     layers, labels = layered_data()
     assert plots.top_ratio_neuron(layers, labels) == (1, 1, 2)
-    fig = plots.fig2_neuron_histogram(layers, labels, 1, 1, 2, layer_names=["a", "b"], bins=20)
+    fig = plots.fig2_neuron_histogram(layers, labels, 1, 1, 2, layer_names=["a", "b"], bins=20, run="run7 (90.0% test)")
     (ax,) = fig.axes
     assert len(ax.containers) == 2
     whole, cls = ax.containers
     assert len(whole.patches) == 20 and len(cls.patches) == 20
     x = np.asarray(layers[1][:, 1], dtype=float)
     ratio = x[labels == 2].std() / x.std()
-    assert f"{ratio:.2f}" in ax.get_title() and ax.get_title().startswith("b, neuron 1, class 2")
+    assert ax.get_title().startswith("run7 (90.0% test)\nb, neuron 1, class 2: ")
+    assert ax.get_title().endswith(f"= {ratio:.2f}")
 
 
 def test_fig2_errors():
@@ -148,37 +148,211 @@ def test_fig2_errors():
 # Fig. 3
 
 
-def test_fig3_panels_points_and_tau():
-    df = study(2)
-    measures = ["c1", "c2", "c3", "c4", "inv_sigma_p"]
-    fig = plots.fig3_measure_vs_accuracy(df, measures)
-    assert len(fig.axes) == 2 * 5
-    # vgg / cifar10 has no subclasses: its c1, c2 panels say so and hold no points
-    assert scatter_counts(fig) == [8] * 5 + [8] * 3
-    experiments = sorted({(d, a) for d, a in zip(df.dataset, df.arch, strict=False)})
-    assert experiments[0] == ("cifar10", "vgg")
-    assert not fig.axes[0].axison and not fig.axes[1].axison
+STAR_BASE = dict(lr=0.1, weight_decay=0.0, batch_size=100, optimizer="sgd", dropout=0.0, augment=False, width=1.0)
+STAR = [{}, {"lr": 0.01}, {"lr": 0.032}, {"batch_size": 300}, {"optimizer": "adam"}, {"width": 1.5, "depth": 1.5}]
+
+
+def star_study(seed: int = 0) -> pd.DataFrame:
+    """Two experiments of a star design around STAR_BASE (depth 1), two replicates each; the last configuration
+    differs on two axes. c1 follows the accuracy (cifar100-coarse only), with controls; inv_sigma_p = 1 - acc."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for dataset, arch in [("cifar100-coarse", "resnet"), ("cifar10", "vgg")]:
+        for i, change in enumerate(STAR):
+            for replicate in range(2):
+                acc = 0.6 + 0.05 * i + 0.01 * replicate
+                config = {**STAR_BASE, "depth": 1.0, **change}
+                rows.append(
+                    dict(
+                        run_id=f"{dataset}_{arch}_{i}_r{replicate}",
+                        dataset=dataset,
+                        arch=arch,
+                        **config,
+                        replicate=replicate,
+                        seed=replicate,
+                        train_acc=1.0,
+                        test_acc=acc,
+                        diverged=False,
+                        c1=acc + 0.01 * rng.random() if dataset == "cifar100-coarse" else np.nan,
+                        c1_untrained=0.8 + 0.01 * i,  # median over the kept runs: see the tests
+                        c1_pixels=0.9,
+                        c1_shuffled=-5.0,  # far below the trained values: written at the left edge
+                        c3=acc,
+                        inv_sigma_p=1.0 - acc,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def kendall_tables(kept: pd.DataFrame, tmp_path, measures=("c1", "c3", "inv_sigma_p")) -> dict[str, pd.DataFrame]:
+    """Each experiment's Kendall interval table, through its CSV as the workflow reads it."""
+    tables = {}
+    for (dataset, arch), runs in kept.groupby(["dataset", "arch"]):
+        table = kendall_interval_table(runs, list(measures), n_resamples=50, seed=0)
+        path = tmp_path / f"{dataset}_{arch}.csv"
+        table.to_csv(path)
+        tables[plots.experiment_name(dataset, arch)] = pd.read_csv(path)
+        tables[f"{plots.experiment_name(dataset, arch)} markdown"] = interval_markdown(table)
+    return tables
+
+
+def markdown_total(markdown: str, measure_label: str) -> str:
+    """The total cell of a measure's row in interval_markdown's table."""
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == measure_label:
+            return cells[-1]
+    raise AssertionError(f"no row {measure_label!r}")
+
+
+def excluded_selection(df: pd.DataFrame, run_ids: list[str]):
+    return select_runs(df.assign(train_acc=np.where(df.run_id.isin(run_ids), 0.5, 1.0)), 0.99)
+
+
+def test_varied_axes_names_the_axis_each_run_varies():
+    df = star_study()
+    rows = df[df.dataset == "cifar10"]
+    assert plots.varied_axes(rows).tolist() == [
+        *["base"] * 2,
+        *["learning_rate"] * 4,
+        *["batch_size"] * 2,
+        *["optimizer"] * 2,
+        *["several axes"] * 2,
+    ]
+    with pytest.raises(ValueError, match="missing hyperparameter"):
+        plots.varied_axes(rows.drop(columns=["depth"]))
+
+
+def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
+    df = star_study()
+    selection = excluded_selection(df, ["cifar100-coarse_resnet_3_r0"])
+    tables = kendall_tables(selection.kept, tmp_path)
+    fig = plots.fig3_measure_vs_accuracy(selection, tables)
+    # a row per experiment (cifar10/vgg, then cifar100-coarse/resnet), a column per preactivation measure
+    assert len(fig.axes) == 2 * 2
+    assert not fig.axes[0].axison and "0 kept run(s)" in fig.axes[0].texts[0].get_text()  # no c1 on cifar10
+    panels = [("cifar10_vgg", "c3"), ("cifar100-coarse_resnet", "c1"), ("cifar100-coarse_resnet", "c3")]
+    for ax, (experiment, label) in zip(fig.axes[1:], panels, strict=True):
+        total = markdown_total(tables[f"{experiment} markdown"], label)
+        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \(\d/8 axes\))?", total)  # an interval
+        assert ax.get_title().endswith(f"granulated $\\tau$ = {total}")
+    assert "23 kept runs (filled), 1 excluded" in fig.get_suptitle()
+
+
+def test_fig3_title_reads_the_total_cell():
+    df = star_study()
+    selection = select_runs(df[df.dataset == "cifar10"])
+    cells = ["learning_rate", "total"]
+    table = pd.DataFrame(
+        {
+            "measure": ["c3", "c3"],
+            "cell": cells,
+            "value": [0.5, 0.71349],
+            "lo": [np.nan, 0.5151],
+            "hi": [np.nan, 0.8649],
+            "n_groups": [1, 3],
+            "n_pairs": [1, 9],
+            "n_axes": [np.nan, 6],
+            "few_pairs": [True, False],
+            "missing_reason": pd.Series([np.nan, np.nan], dtype=object),  # the CSV's empty cells, read back
+        }
+    )
+    fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
+    assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86] (6/8 axes)")
+    table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [-0.0001, np.nan, np.nan, True, 8]
+    fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
+    assert fig.axes[0].get_title().endswith("= 0.00†")
+    table.loc[1, "missing_reason"] = "no axis present"
+    fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
+    assert fig.axes[0].get_title().endswith("= n/a (no axis present)")
+    with pytest.raises(ValueError, match="no total for 'c3'"):
+        plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table.iloc[:1]})
+    with pytest.raises(ValueError, match="no Kendall table for experiment 'cifar10_vgg'"):
+        plots.fig3_measure_vs_accuracy(selection, {"cifar10_resnet": table})
+
+
+def test_fig3_points_colours_base_star_and_hollow_excluded(tmp_path):
+    df = star_study()
+    out = ["cifar100-coarse_resnet_0_r1", "cifar100-coarse_resnet_3_r0"]  # one base run, one batch-size run
+    selection = excluded_selection(df, out)
+    fig = plots.fig3_measure_vs_accuracy(selection, kendall_tables(selection.kept, tmp_path), measures=["c1"])
+    assert len(fig.axes) == 2
+    ax = fig.axes[1]  # cifar100-coarse / resnet
+    marker = MarkerStyle("*")
+    star = marker.get_path().transformed(marker.get_transform()).vertices
+    points = {}
+    for collection in ax.collections:
+        hollow = len(collection.get_facecolors()) == 0
+        is_star = np.array_equal(collection.get_paths()[0].vertices, star)
+        color = to_hex(collection.get_edgecolors()[0] if hollow else collection.get_facecolors()[0])
+        points[(color, is_star, hollow)] = len(collection.get_offsets())
+    blue, green, red = (plots.COLORS[i] for i in (0, 2, 3))
+    grey = to_hex("0.6")
+    assert points == {
+        ("#000000", True, False): 1,  # base, kept
+        ("#000000", True, True): 1,  # base, excluded: hollow
+        (blue, False, False): 4,  # learning rate
+        (green, False, False): 1,  # batch size, kept
+        (green, False, True): 1,  # batch size, excluded: hollow
+        (red, False, False): 2,  # optimizer
+        (grey, False, False): 2,  # width and depth together
+    }
     rows = df[df.dataset == "cifar100-coarse"]
-    for ax, m in zip(fig.axes[5:], measures, strict=False):
-        sign = -1 if m == "inv_sigma_p" else 1
-        tau = kendall_tau_a(sign * rows[m], rows.test_acc)
-        assert f"= {tau:.2f} (8 models)" in ax.get_title()
-    # sharpness is plotted negated: x = -(1 - acc) ranks exactly like the accuracy
-    ax = fig.axes[9]
-    xy = ax.collections[0].get_offsets()
-    np.testing.assert_allclose(xy[:, 0], -rows["inv_sigma_p"].to_numpy())
-    np.testing.assert_allclose(xy[:, 1], 100 * rows["test_acc"].to_numpy())
-    assert "= 1.00" in ax.get_title()
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections])
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), np.sort(rows.c1))
+    np.testing.assert_allclose(np.sort(drawn[:, 1]), np.sort(100 * rows.test_acc))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [
+        "base configuration",
+        "varies learning rate",
+        "varies batch size",
+        "varies optimizer",
+        "several axes",
+        "excluded",
+        "untrained (median)",
+        "input pixels",
+        "shuffled subclasses (median)",
+    ]
 
 
-def test_fig3_errors():
-    df = study(1)
-    with pytest.raises(ValueError, match="not in the measures table"):
-        plots.fig3_measure_vs_accuracy(df, ["inv_alpha_p"])
-    with pytest.raises(ValueError, match="at least one"):
-        plots.fig3_measure_vs_accuracy(df, [])
-    with pytest.raises(ValueError, match="no experiment has 2 models"):
-        plots.fig3_measure_vs_accuracy(df.iloc[:1], ["c3"])
+def test_fig3_control_lines(tmp_path):
+    df = star_study()
+    selection = excluded_selection(df, ["cifar100-coarse_resnet_5_r0", "cifar100-coarse_resnet_5_r1"])
+    fig = plots.fig3_measure_vs_accuracy(selection, kendall_tables(selection.kept, tmp_path), measures=["c1"])
+    ax = fig.axes[1]
+    lines = {line.get_label(): line.get_xdata()[0] for line in ax.lines}
+    # the median over the kept runs (configurations 0-4, two runs each): 0.8 + 0.01 * 2
+    assert lines == {"untrained": pytest.approx(0.82), "pixels": pytest.approx(0.9)}
+    assert [line.get_linestyle() for line in ax.lines] == [plots.CONTROL_STYLES[name]["linestyle"] for name in lines]
+    (edge,) = [t for t in ax.texts if t.get_gid() == "control:shuffled"]
+    assert edge.get_text() == "\u2190 shuffled -5.00" and edge.get_position()[0] < 0.5  # at the left edge
+
+
+def test_fig3_sharpness_is_negated_with_its_own_columns(tmp_path):
+    df = star_study()
+    selection = select_runs(df)
+    tables = kendall_tables(selection.kept, tmp_path)
+    fig = plots.fig3_sharpness_vs_accuracy(selection, tables)
+    assert len(fig.axes) == 2  # one sharpness measure, two experiments
+    ax = fig.axes[1]
+    rows = df[df.dataset == "cifar100-coarse"]
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections])
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), np.sort(-rows.inv_sigma_p))
+    assert ax.get_xlabel() == "$-$$1/\\sigma'$" and not ax.lines  # no control for sharpness
+    assert ax.get_title().endswith(markdown_total(tables["cifar100-coarse_resnet markdown"], "1/σ'"))
+
+
+def test_fig3_errors(tmp_path):
+    df = star_study()
+    selection = select_runs(df)
+    tables = kendall_tables(selection.kept, tmp_path)
+    with pytest.raises(ValueError, match=r"\['inv_alpha_p'\] not in the measures table"):
+        plots.fig3_measure_vs_accuracy(selection, tables, ["inv_alpha_p"])
+    with pytest.raises(ValueError, match="no sharpness measure"):
+        plots.fig3_sharpness_vs_accuracy(select_runs(df.drop(columns=["inv_sigma_p"])), tables)
+    one_each = select_runs(df.groupby("dataset").head(1))  # one kept run per experiment: nothing to draw
+    with pytest.raises(ValueError, match="no experiment has 2 kept runs"):
+        plots.fig3_measure_vs_accuracy(one_each, tables, ["c3"])
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -237,59 +411,120 @@ def test_subclasses_per_class_and_log_k_grid():
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Fig. 5
+# Fig. 5 and the layer labels
+
+VGG_SITES = {  # intraclass.activations.site_names of the models (test_layer_labels_of_the_real_models checks them)
+    1.0: ["stages.2", "stages.7", "stages.13", "stages.18", "stages.24", "stages.29", "stages.35", "stages.40"],
+    1.5: [f"stages.{i}" for i in (2, 7, 12, 18, 23, 28, 34, 39, 44, 50, 55, 60)],
+}
 
 
-def test_fig5_mean_per_layer():
+def resnet_sites(blocks: int) -> list[str]:
+    return [f"stages.{b}.{site}" for b in range(blocks) for site in ("branch.2", "preactivation")]
+
+
+def test_layer_labels():
+    assert plots.layer_labels(VGG_SITES[1.0]) == [
+        "s1.b1",
+        "s1.b2",
+        "s2.b1",
+        "s2.b2",
+        "s3.b1",
+        "s3.b2",
+        "s4.b1",
+        "s4.b2",
+    ]
+    assert plots.layer_labels(VGG_SITES[1.5])[3:6] == ["s2.b1", "s2.b2", "s2.b3"]
+    assert plots.layer_labels(resnet_sites(8))[:6] == ["s1.b1.1", "s1.b1.2", "s1.b2.1", "s1.b2.2", "s2.b1.1", "s2.b1.2"]
+    labels = plots.layer_labels(resnet_sites(12))
+    assert len(labels) == 24 and labels[-2:] == ["s4.b3.1", "s4.b3.2"] and len(set(labels)) == 24
+    with pytest.raises(ValueError, match="'layer0' is not a pre-activation site"):
+        plots.layer_labels(["layer0"] * 4)
+    with pytest.raises(ValueError, match="6 blocks cannot be split into 4 stages"):
+        plots.layer_labels([f"stages.{i}" for i in range(6)])
+
+
+def test_layer_labels_of_the_real_models():
+    pytest.importorskip("torch")
+    from intraclass.activations import site_names
+    from intraclass.models import ModelSpec, build_model
+
+    for depth, blocks in ((1.0, 8), (1.5, 12)):
+        assert site_names(build_model(ModelSpec("vgg", 5, depth=depth))) == VGG_SITES[depth]
+        assert site_names(build_model(ModelSpec("resnet", 5, depth=depth))) == resnet_sites(blocks)
+
+
+def test_run_label():
+    assert plots.run_label("digits_vgg_r0", 0.93149) == "digits_vgg_r0 (93.1% test)"
+
+
+def test_fig5_mean_per_layer_with_the_untrained_reference():
     models = [summary(offset=0.0), summary(offset=2.0, seed=1)]
     del models[1]["per_layer"]["c2"]  # c2 only where every model has it
-    fig = plots.fig5_measures_per_layer({"a": models[0], "b": models[1]}, "resnet, depth x1")
+    untrained = [summary(offset=-1.0), summary(offset=-3.0)]
+    fig = plots.fig5_measures_per_layer({"a": models[0], "b": models[1]}, "resnet, depth x1", untrained=untrained)
     assert len(fig.axes) == 3
-    for ax, i in zip(fig.axes, [0, 2, 3], strict=False):
-        (line,) = ax.lines
-        np.testing.assert_allclose(line.get_xdata(), [1, 2, 3, 4])
-        np.testing.assert_allclose(line.get_ydata(), 1.0 + np.arange(4) + i / 10)  # mean of offsets 0 and 2
+    for ax, i in zip(fig.axes, [0, 2, 3], strict=True):
+        trained, reference = ax.lines
+        np.testing.assert_allclose(trained.get_xdata(), [1, 2, 3, 4])
+        np.testing.assert_allclose(trained.get_ydata(), 1.0 + np.arange(4) + i / 10)  # mean of offsets 0 and 2
+        np.testing.assert_allclose(reference.get_ydata(), -2.0 + np.arange(4) + i / 10)  # mean of -1 and -3
+        assert reference.get_linestyle() == "--" and trained.get_linestyle() == "-"
         assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 1  # the std band
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["s1.b1", "s2.b1", "s3.b1", "s4.b1"]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["trained (mean of 2)", "untrained (mean of 2)"]
     assert "2 model(s)" in fig.get_suptitle()
+    fig = plots.fig5_measures_per_layer(models, "x")
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1, 1]  # no reference without untrained summaries
 
 
 def test_fig5_errors():
-    with pytest.raises(ValueError, match="no models"):
-        plots.fig5_measures_per_layer([], "x")
-    with pytest.raises(ValueError, match="different numbers of layers"):
-        plots.fig5_measures_per_layer([summary(n_layers=4), summary(n_layers=6)], "x")
+    with pytest.raises(ValueError, match="1 model"):
+        plots.fig5_measures_per_layer([summary()], "x")
+    with pytest.raises(ValueError, match="different layers"):
+        plots.fig5_measures_per_layer([summary(n_layers=4), summary(n_layers=8)], "x")
+    with pytest.raises(ValueError, match="untrained networks' layers differ"):
+        plots.fig5_measures_per_layer([summary()] * 2, "x", untrained=[summary(n_layers=8)] * 2)
     bare = summary()
     bare["per_layer"] = {}
     with pytest.raises(ValueError, match="no measure"):
-        plots.fig5_measures_per_layer([bare], "x")
+        plots.fig5_measures_per_layer([bare, bare], "x")
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Fig. 6 / 7 and the choice of their models
 
 
-def test_fig6_lines_per_model():
-    epochs = [1, 2, 5, 50]
+def test_fig6_lines_per_model_from_epoch_0_with_the_pixels():
+    epochs = [0, 1, 2, 5, 50]
+    labels = [f"{which}: {plots.run_label(f'run{i}', 0.9 - i / 10)}" for i, which in enumerate(["high", "mid", "low"])]
     series = {
         label: pd.DataFrame(
             {
                 "epoch": epochs,
-                "c1": np.arange(4) + i,
-                "c3": np.arange(4) * i,
-                "c4": np.ones(4),
-                "test_acc": [0.2, 0.4, 0.6, 0.8],
+                "c1": np.arange(5) + i,
+                "c3": np.arange(5) * i,
+                "c4": np.ones(5),
+                "test_acc": [np.nan, 0.2, 0.4, 0.6, 0.8],  # none recorded before training
             }
         )
-        for i, label in enumerate(["high", "mid", "low"])
+        for i, label in enumerate(labels)
     }
-    series["low"] = series["low"].drop(columns=["c1"])
-    fig = plots.fig6_measures_over_epochs(series)
+    series[labels[2]] = series[labels[2]].drop(columns=["c1"])
+    fig = plots.fig6_measures_over_epochs(series, pixels={"c1": 0.5, "c3": np.nan, "c2": 9.0})
     assert [ax.get_title() for ax in fig.axes] == ["$c_1$", "$c_3$", "$c_4$", "test accuracy (%)"]
-    assert [len(ax.lines) for ax in fig.axes] == [2, 3, 3, 3]
-    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), [1, 2, 3, 4])
+    assert [len(ax.lines) for ax in fig.axes] == [3, 3, 3, 3]  # c1: 2 runs and the pixels
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_xdata(), epochs)
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), [1, 2, 3, 4, 5])
+    (pixels,) = [line for line in fig.axes[0].lines if line.get_label() == "input pixels"]
+    assert list(pixels.get_ydata()) == [0.5, 0.5] and pixels.get_linestyle() == "-."
+    np.testing.assert_allclose(fig.axes[3].lines[0].get_xdata(), [1, 2, 5, 50])  # epoch 0 has no accuracy
     np.testing.assert_allclose(fig.axes[3].lines[0].get_ydata(), [20, 40, 60, 80])
     assert fig.axes[0].get_xscale() == "symlog"
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["high", "mid"]
+    assert [line.get_color() for line in fig.axes[1].lines] == [plots.MODEL_COLORS[w] for w in ("high", "mid", "low")]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [*labels, "input pixels"]
+    assert labels[0] == "high: run0 (90.0% test)"
     fig = plots.fig6_measures_over_epochs({"only": pd.DataFrame({"epoch": [1, 2], "c3": [1.0, 2.0]})})
     assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "linear"
 
@@ -325,17 +560,23 @@ def test_selective_subclasses_and_neuron_distribution():
         plots.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l1", 0, 5, 1)  # no subclass 5
 
 
-def test_fig7_split_violins_per_epoch():
+def test_fig7_split_violins_standardised_per_epoch():
     rng = np.random.default_rng(0)
+    # raw scales 100 times apart, as inference-mode BN gives early and late in training
     dist = {
-        "max": [(e, rng.normal(e, 1, 40), rng.normal(0, 1, 160)) for e in (10, 1, 5)],
+        "max": [(e, rng.normal(3, 1, 40) * 300 / e, rng.normal(0, 1, 160) * 300 / e) for e in (10, 1, 5)],
         "median": [(1, rng.normal(0, 1, 40), np.full(3, 2.0)), (10, np.array([1.0]), rng.normal(0, 1, 100))],
     }
-    fig = plots.fig7_selective_neuron_over_epochs(dist)
-    assert len(fig.axes) == 2
+    fig = plots.fig7_selective_neuron_over_epochs(dist, run="run7 (90.0% test)")
+    assert len(fig.axes) == 2 and fig.get_suptitle() == "run7 (90.0% test)"
     assert [len(ax.collections) for ax in fig.axes] == [6, 4]  # two halves per epoch
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "5", "10"]  # sorted by epoch
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]  # sorted by epoch, with the raw std
+    for tick, (epoch, inside, rest) in zip(ticks, sorted(dist["max"], key=lambda e: e[0]), strict=True):
+        assert tick == f"{epoch}\n({np.concatenate([inside, rest]).std():.3g})"
     assert [ax.get_title() for ax in fig.axes] == ["max", "median"]
+    # standardised: each epoch's values span the same few units, whatever their raw scale
+    spans = [np.ptp(c.get_paths()[0].vertices[:, 1]) for c in fig.axes[0].collections[1::2]]  # the rest's halves
+    assert all(3 < span < 8 for span in spans)
     # left half (subclass) of epoch 1 lies left of position 0, right half (rest) to its right
     left, right = fig.axes[0].collections[:2]
     assert left.get_paths()[0].vertices[:, 0].max() <= 0 <= right.get_paths()[0].vertices[:, 0].min()
@@ -351,16 +592,22 @@ def test_fig7_split_violins_per_epoch():
 # Fig. 8 and 11
 
 
-def test_fig8_histogram_per_experiment():
+def test_fig8_histogram_of_kept_runs_per_experiment():
     df = study(3)
-    df.loc[0, "test_acc"] = np.nan
-    fig = plots.fig8_accuracy_histogram(df, bins=5)
+    df.loc[0, "diverged"] = True  # cifar100-coarse/resnet
+    df.loc[df.dataset == "digits", "train_acc"] = [0.5] * 7 + [1.0]  # one kept run: no panel
+    fig = plots.fig8_accuracy_histogram(select_runs(df), bins=5)
     assert len(fig.axes) == 3
     counts = [sum(p.get_height() for p in ax.patches) for ax in fig.axes]
-    assert counts == [8, 7, 8]  # sorted experiments: cifar10/vgg, cifar100-coarse/resnet (one NaN), digits/vgg
-    assert all(len(ax.patches) == 5 for ax in fig.axes)
-    with pytest.raises(ValueError, match="finite test accuracy"):
-        plots.fig8_accuracy_histogram(df.assign(test_acc=np.nan))
+    assert counts == [8, 7, 0]  # sorted experiments: cifar10/vgg, cifar100-coarse/resnet, digits/vgg
+    assert [ax.get_title() for ax in fig.axes] == [
+        "vgg / cifar10: 8 kept, 0 excluded",
+        "resnet / cifar100-coarse: 7 kept, 1 excluded",
+        "vgg / digits: 1 kept, 7 excluded",
+    ]
+    assert [len(ax.patches) for ax in fig.axes[:2]] == [5, 5] and not fig.axes[2].axison
+    with pytest.raises(ValueError, match="no experiment has 2 kept runs"):
+        plots.fig8_accuracy_histogram(select_runs(df.assign(train_acc=0.5)))
 
 
 def test_fig11_selectivity():
@@ -371,8 +618,8 @@ def test_fig11_selectivity():
     values = np.array([m["subclasses"]["selectivity_k1"] for m in models[:3]])
     (line,) = ranked.lines
     np.testing.assert_allclose(line.get_ydata(), np.sort(values.mean(axis=0))[::-1])
-    with pytest.raises(ValueError, match="no model has subclasses"):
-        plots.fig11_selectivity_distribution([{"classes": [0]}])
+    with pytest.raises(ValueError, match="1 model"):
+        plots.fig11_selectivity_distribution([summary(), {"classes": [0]}])
     other = summary()
     other["subclasses"]["id"] = list(range(10, 16))
     with pytest.raises(ValueError, match="different subclasses"):
