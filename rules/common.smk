@@ -202,17 +202,15 @@ def get_followed_metrics(wildcards):
 def planned_targets():
     """What the study makes that is known before training: tables, and the figures that need no followed run."""
     targets = [f"{RESULTS}/summary.rst", f"{FIGURES}/fig3.png", f"{FIGURES}/fig3_sharpness.png", f"{FIGURES}/fig8.png"]
-    for experiment in EXPERIMENTS:
-        targets.append(f"{RESULTS}/kendall/{experiment}.md")
-        targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
+    targets += [f"{RESULTS}/kendall/{experiment}.md" for experiment in EXPERIMENTS]
     targets += [f"{RESULTS}/kendall/{experiment}_vs_paper.md" for experiment in paper_experiments() & set(EXPERIMENTS)]
     return targets
 
 
 def trained_targets(wildcards):
-    """The figures that depend on how training went (waits for the collect_runs checkpoint): Fig. 5 and 11 where at
-    least 2 runs were kept, Fig. 4 where the kept runs can be ranked, Fig. 2, 6 and 7 where 3 runs were kept to
-    follow. None is requested that would be drawn from fewer than 2 models."""
+    """What depends on how training went (waits for the collect_runs checkpoint): Fig. 5 and 11 where at least 2
+    runs were kept; Fig. 4 and the other criteria (CMI, sign-error) where the kept runs can be ranked; Fig. 2, 6 and
+    7 where 3 runs were kept to follow. None is requested that would be drawn from fewer than 2 models."""
     targets = []
     for experiment in EXPERIMENTS:
         runs = trained_runs(experiment)
@@ -226,6 +224,7 @@ def trained_targets(wildcards):
             targets.append(f"{FIGURES}/{experiment}/fig11.png")
         if selection.rankable(kept):
             targets.append(f"{FIGURES}/{experiment}/fig4.png")
+            targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
         if not selection.followed_runs(runs, MIN_TRAIN_ACC):
             continue
         targets.append(f"{FIGURES}/{experiment}/fig2.png")

@@ -9,7 +9,7 @@ from conftest import TINY_STUDY, copy_workflow, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-FIGURE_RULES = {"fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig11"}
+FIGURE_RULES = {"fig2", "fig3", "fig3_sharpness", "fig4", "fig5", "fig6", "fig7", "fig8", "fig11", "sign_error"}
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +51,17 @@ def test_full_run_produces_every_supported_output(finished):
     ).exists()
     figures = sorted(p.relative_to(results / "figures").as_posix() for p in (results / "figures").rglob("*.png"))
     assert figures == [
-        "digits-coarse_resnet/fig11.png",
-        "digits-coarse_resnet/fig5_depth1.png",
         "digits-coarse_vgg/fig11.png",
         "digits-coarse_vgg/fig2.png",
         "digits-coarse_vgg/fig4.png",
         "digits-coarse_vgg/fig5_depth1.png",
         "digits-coarse_vgg/fig6.png",
         "digits-coarse_vgg/fig7.png",
+        "digits-coarse_vgg/sign_error_cdf.png",
         "fig3.png",
+        "fig3_sharpness.png",
         "fig8.png",
-    ]  # the resnet experiment has one run: nothing to rank (Fig. 4) or follow over training (Fig. 2, 6, 7)
+    ]  # the resnet experiment has one run: nothing to draw from fewer than 2 models, rank, or follow over training
 
 
 def test_second_call_has_nothing_to_do(copy):
@@ -77,9 +77,10 @@ def test_editing_a_figure_script_reruns_that_figure_only(copy):
 def test_changing_k_reruns_measures_and_what_follows_never_extraction_or_training(copy):
     edit_config(copy, lambda c: c.setdefault("measures", {}).update(k_neurons=10))
     jobs = planned_jobs(copy)
-    assert jobs["measures"] == 4 + 3 * 2  # the 4 runs, and the 2 snapshots of the 3 followed vgg runs (Fig. 6)
+    # a job per run for its final and untrained models, one per followed vgg run for its other snapshots (Fig. 6)
+    assert jobs["measures"] == 4 and jobs["measures_snapshots"] == 3 and jobs["pixel_controls"] == 1
     assert jobs["collect_measures"] == 1 and jobs["kendall"] == 2
-    assert {"train", "extract", "prepare_dataset", "collect_runs"}.isdisjoint(jobs)
+    assert {"train", "extract", "extract_snapshots", "prepare_dataset", "collect_runs"}.isdisjoint(jobs)
 
 
 def test_changing_a_plot_option_reruns_plots_only(copy):
@@ -92,5 +93,5 @@ def test_report_is_one_offline_html_with_tables_figures_and_captions(copy):
     snakemake(copy, "--report", "results/report.html")
     html = (copy / "results/report.html").read_text()
     assert len(html) > 100_000
-    for text in ("fig3.png", "fig11.png", "digits-coarse_vgg.csv", "Figure 4"):
+    for text in ("fig3.png", "fig11.png", "digits-coarse_vgg.csv", "Figure 4", "4 runs trained, 4 kept, 0 excluded"):
         assert text in html, text

@@ -43,7 +43,8 @@ def test_tiny_study_trains_every_run_then_has_nothing_to_do(tiny_workflow):
         metrics = json.loads((run_dir / "metrics.json").read_text())
         assert len(metrics["history"]) == 2 and metrics["run_id"] == run_id
         assert (run_dir / "model.pt").exists()
-        assert sorted(p.name for p in (run_dir / "snapshots").iterdir()) == ["epoch_001", "epoch_002"]
+        # epoch 0, the untrained network, is always kept: the control of SPEC §11
+        assert sorted(p.name for p in (run_dir / "snapshots").iterdir()) == ["epoch_000", "epoch_001", "epoch_002"]
         assert (run_dir / "snapshots/epoch_002/model.pt").exists()
         assert not (run_dir / "checkpoint.pt").exists()
         log = (tiny_workflow / "results/tiny/logs/train" / f"{run_id}.log").read_text()
