@@ -199,6 +199,11 @@ def accuracy_under_worst_case(
         return _worst_case_accuracy(ctx, names, ctx.base(names), float(alpha), stream, clean, None)[0]
 
 
+def _check_scale(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------------------------------------------
@@ -943,8 +948,3 @@ def _ascend(
                 break
             window_hits, window_seen = 0, 0
     return {k: v.detach() for k, v in u.items()}
-
-
-def _check_scale(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

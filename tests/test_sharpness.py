@@ -111,37 +111,6 @@ def analytic_results() -> dict[float, dict]:
     return out
 
 
-def test_the_search_leaves_a_start_far_below_or_above_the_answer(analytic_results: dict) -> None:
-    """alpha is ~0.11 and sigma ~1.17: starting 11x below and 43x above, the search brackets them and finds the
-    closed-form values, as from the default starts."""
-    model, x, y = _block_model(A_VALUES)
-    far = sharpness_measures(
-        model, x, y, dataclasses.replace(ANALYTIC, alpha_start=0.01, sigma_start=50.0), measures=("sigma_p", "alpha_p")
-    )
-    near = analytic_results[1.0]  # from the default starts
-    alpha, sigma = far["details"]["alpha_p"], far["details"]["sigma_p"]
-    assert alpha["bracket_steps"] == 4 and alpha["bracket"] == pytest.approx((0.08, 0.16))  # 0.01 -> 0.02 -> ...
-    assert sigma["bracket_steps"] == 6 and sigma["bracket"] == (50 / 64, 50 / 32)  # 50 -> 25 -> ... -> 0.78
-    for measure, detail in far["details"].items():
-        assert detail["converged"] and detail["at_bound"] is None and far[f"inv_{measure}_at_bound"] is None
-        low, high = detail["bracket"]
-        assert low <= detail["interval"][0] <= detail["scale"] <= detail["interval"][1] <= high
-    assert alpha["scale"] == pytest.approx(float(torch.quantile(_thresholds(1.0), 0.1)), abs=0.005)
-    assert sigma["scale"] == pytest.approx(_expected_sigma(_thresholds(1.0), 0.9), rel=0.06)
-    assert near["inv_alpha_p_at_bound"] is None and near["inv_sigma_p_at_bound"] is None
-
-
-def test_a_search_that_cannot_reach_the_target_is_flagged() -> None:
-    """No room to move (max_bracket_steps 0) from a start below the answer: the value is the start, flagged upper."""
-    model, x, y = _block_model(A_VALUES)
-    cfg = dataclasses.replace(ANALYTIC, alpha_start=0.02, max_bracket_steps=0)
-    result = sharpness_measures(model, x, y, cfg, measures=("alpha_p",))
-    detail = result["details"]["alpha_p"]
-    assert result["inv_alpha_p"] == 1 / 0.02 and result["inv_alpha_p_at_bound"] == "upper"
-    assert detail["stop_reason"] == "unbracketed" and detail["bracket"] == (0.02, None) and detail["iterations"] == 0
-    assert detail["drop"] == pytest.approx(float((A_VALUES < 0.02).float().mean()))  # = 0: nothing flips yet
-
-
 def _thresholds(scale: float) -> torch.Tensor:
     w = scale * EPS * A_VALUES / (1 - A_VALUES)
     return w / (w + EPS)
@@ -189,6 +158,37 @@ def test_shrunken_weights_are_sharper(analytic_results: dict) -> None:
     flat, sharp = analytic_results[1.0], analytic_results[0.25]
     for key in ("inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp"):
         assert sharp[key] > 1.5 * flat[key], key
+
+
+def test_the_search_leaves_a_start_far_below_or_above_the_answer(analytic_results: dict) -> None:
+    """alpha is ~0.11 and sigma ~1.17: starting 11x below and 43x above, the search brackets them and finds the
+    closed-form values, as from the default starts."""
+    model, x, y = _block_model(A_VALUES)
+    far = sharpness_measures(
+        model, x, y, dataclasses.replace(ANALYTIC, alpha_start=0.01, sigma_start=50.0), measures=("sigma_p", "alpha_p")
+    )
+    near = analytic_results[1.0]  # from the default starts
+    alpha, sigma = far["details"]["alpha_p"], far["details"]["sigma_p"]
+    assert alpha["bracket_steps"] == 4 and alpha["bracket"] == pytest.approx((0.08, 0.16))  # 0.01 -> 0.02 -> ...
+    assert sigma["bracket_steps"] == 6 and sigma["bracket"] == (50 / 64, 50 / 32)  # 50 -> 25 -> ... -> 0.78
+    for measure, detail in far["details"].items():
+        assert detail["converged"] and detail["at_bound"] is None and far[f"inv_{measure}_at_bound"] is None
+        low, high = detail["bracket"]
+        assert low <= detail["interval"][0] <= detail["scale"] <= detail["interval"][1] <= high
+    assert alpha["scale"] == pytest.approx(float(torch.quantile(_thresholds(1.0), 0.1)), abs=0.005)
+    assert sigma["scale"] == pytest.approx(_expected_sigma(_thresholds(1.0), 0.9), rel=0.06)
+    assert near["inv_alpha_p_at_bound"] is None and near["inv_sigma_p_at_bound"] is None
+
+
+def test_a_search_that_cannot_reach_the_target_is_flagged() -> None:
+    """No room to move (max_bracket_steps 0) from a start below the answer: the value is the start, flagged upper."""
+    model, x, y = _block_model(A_VALUES)
+    cfg = dataclasses.replace(ANALYTIC, alpha_start=0.02, max_bracket_steps=0)
+    result = sharpness_measures(model, x, y, cfg, measures=("alpha_p",))
+    detail = result["details"]["alpha_p"]
+    assert result["inv_alpha_p"] == 1 / 0.02 and result["inv_alpha_p_at_bound"] == "upper"
+    assert detail["stop_reason"] == "unbracketed" and detail["bracket"] == (0.02, None) and detail["iterations"] == 0
+    assert detail["drop"] == pytest.approx(float((A_VALUES < 0.02).float().mean()))  # = 0: nothing flips yet
 
 
 @pytest.mark.parametrize("scale", [0.05, 0.1, 0.2, 0.4])
