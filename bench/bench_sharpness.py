@@ -1,6 +1,6 @@
 """Benchmark the sigma sharpness measures: the library against a straightforward one-draw-at-a-time loop.
 
-For each model it times, with the same config (same subset, same noise draws, same bisection):
+For each model it times, with the same config (same subset, same noise draws, same search):
 
 * ``library``          : ``sharpness_measures`` as configured by default (``parallel_draws=0`` = auto: vmapped draws
                           on CUDA, one draw per forward on CPU; ``early_decision`` on),
@@ -17,7 +17,7 @@ Each timed call includes its clean-accuracy pass(es). The ``images`` column coun
 Models: (a) digits: ``ModelSpec("resnet", 5, 1)`` trained briefly with SGD on scikit-learn's ``load_digits``
 (superclass = digit // 2, stratified 75/25 split -> 1,347 training images of 8x8); (b) CIFAR-shaped:
 ``ModelSpec("resnet", 10, 3)`` with its random initial weights on random 32x32 inputs, labelled with its own
-inference-mode predictions (so its clean accuracy is 1 and the bisection has a real target).
+inference-mode predictions (so its clean accuracy is 1 and the search has a real target).
 
 Run: ``python bench/bench_sharpness.py [--cifar-subset 1000 --cifar-draws 3 --cifar-iterations 5]``.
 """
@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from intraclass.models import ModelSpec, build_model
-from intraclass.sharpness import SharpnessConfig, bisect_scale, perturbed_parameter_names, sharpness_measures
+from intraclass.sharpness import SharpnessConfig, perturbed_parameter_names, search_scale, sharpness_measures
 
 # ---------------------------------------------------------------------------------------------------------------
 # Reference: one draw at a time, parameters written in place, plain module forward
@@ -85,10 +85,11 @@ def reference_sigma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Sha
             params[k].copy_(saved[k])
         return hits / (cfg.mc_draws * len(index))
 
-    result = bisect_scale(
+    result = search_scale(
         lambda s: clean - accuracy(s),
-        lower=cfg.sigma_lower,
-        upper=cfg.sigma_upper,
+        start=cfg.sigma_start,
+        growth=cfg.bracket_growth,
+        max_steps=cfg.max_bracket_steps,
         target=cfg.target_drop,
         tolerance=cfg.accuracy_tolerance,
         min_width=cfg.min_interval_width,
@@ -96,7 +97,7 @@ def reference_sigma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Sha
     )
     return {
         "inv": 1.0 / result.scale,
-        "iterations": result.iterations,
+        "evaluations": 1 + result.bracket_steps + result.iterations,
         "clean": clean,
         "accuracy": clean - result.value,
         "images": forwarded,
@@ -166,8 +167,9 @@ def bench(
     print(f"\n=== ({name}) {about}")
     print(
         f"    subset {min(len(x), cfg.subset_size)}, mc_draws {cfg.mc_draws}, bisection_iterations "
-        f"{cfg.bisection_iterations}, eval_batch_size {cfg.eval_batch_size}, sigma in [{cfg.sigma_lower}, "
-        f"{cfg.sigma_upper}], tolerance {cfg.accuracy_tolerance}; min over {repeats} interleaved runs"
+        f"{cfg.bisection_iterations}, eval_batch_size {cfg.eval_batch_size}, sigma from {cfg.sigma_start} "
+        f"(x/{cfg.bracket_growth} up to {cfg.max_bracket_steps} times), tolerance {cfg.accuracy_tolerance}; "
+        f"min over {repeats} interleaved runs"
     )
 
     def library(path_cfg: SharpnessConfig, variant: str):
@@ -177,7 +179,7 @@ def bench(
             clean = out["clean_accuracy"] if variant == "p" else out["clean_accuracy_batch_stats"]
             return {
                 "inv": out[f"inv_sigma_{variant}"],
-                "iterations": detail["iterations"],
+                "evaluations": 1 + detail["bracket_steps"] + detail["iterations"],
                 "accuracy": detail["accuracy"],
                 "clean": clean,
                 "images": out["images_forwarded"],
@@ -199,7 +201,7 @@ def bench(
                 old = best.get((label, v))
                 best[(label, v)] = (value, min(wall, old[1]) if old else wall, min(cpu, old[2]) if old else cpu)
     print(
-        f"    {'path':<22}{'measure':<10}{'1/sigma':>9}{'iters':>6}{'acc':>8}{'images':>9}{'wall s':>9}{'cpu s':>9}"
+        f"    {'path':<22}{'measure':<10}{'1/sigma':>9}{'evals':>6}{'acc':>8}{'images':>9}{'wall s':>9}{'cpu s':>9}"
         f"{'ref/path: images':>18}{'cpu':>6}{'wall':>6}  same as ref"
     )
     for v in ("p", "pp"):
@@ -208,7 +210,7 @@ def bench(
             value, wall, cpu = best[(label, v)]
             same = "yes" if value["inv"] == ref["inv"] else f"no (diff {value['inv'] - ref['inv']:+.2e})"
             print(
-                f"    {label:<22}{'sigma_' + v:<10}{value['inv']:>9.4f}{value['iterations']:>6}"
+                f"    {label:<22}{'sigma_' + v:<10}{value['inv']:>9.4f}{value['evaluations']:>6}"
                 f"{value['accuracy']:>8.4f}{value['images']:>9}{wall:>9.2f}{cpu:>9.2f}"
                 f"{ref['images'] / value['images']:>18.2f}{ref_cpu / cpu:>6.2f}{ref_wall / wall:>6.2f}  {same}"
             )

@@ -1,11 +1,14 @@
-"""Tests of the sharpness baselines (SPEC §7): restoration, bisection, analytic values, orderings, determinism."""
+"""Tests of the sharpness baselines (SPEC §7): restoration, search, analytic values, orderings, determinism."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 import intraclass.sharpness as sh
@@ -17,15 +20,19 @@ from intraclass.sharpness import (
     bisect_scale,
     perturbed_parameter_names,
     preserved_state,
+    search_scale,
     set_measurement_mode,
     sharpness_measures,
 )
 
+REPO = Path(__file__).resolve().parent.parent
+
 EPS = 1e-3  # SharpnessConfig.magnitude_eps
 
-# A small config for conv nets: few draws, short bisection and ascent.
+# A small config for conv nets: few draws, a short search and ascent.
 SMALL = SharpnessConfig(
     mc_draws=2,
+    max_bracket_steps=2,
     bisection_iterations=4,
     ascent_steps=4,
     ascent_check_every=2,
@@ -153,6 +160,37 @@ def test_shrunken_weights_are_sharper(analytic_results: dict) -> None:
         assert sharp[key] > 1.5 * flat[key], key
 
 
+def test_the_search_leaves_a_start_far_below_or_above_the_answer(analytic_results: dict) -> None:
+    """alpha is ~0.11 and sigma ~1.17: starting 11x below and 43x above, the search brackets them and finds the
+    closed-form values, as from the default starts."""
+    model, x, y = _block_model(A_VALUES)
+    far = sharpness_measures(
+        model, x, y, dataclasses.replace(ANALYTIC, alpha_start=0.01, sigma_start=50.0), measures=("sigma_p", "alpha_p")
+    )
+    near = analytic_results[1.0]  # from the default starts
+    alpha, sigma = far["details"]["alpha_p"], far["details"]["sigma_p"]
+    assert alpha["bracket_steps"] == 4 and alpha["bracket"] == pytest.approx((0.08, 0.16))  # 0.01 -> 0.02 -> ...
+    assert sigma["bracket_steps"] == 6 and sigma["bracket"] == (50 / 64, 50 / 32)  # 50 -> 25 -> ... -> 0.78
+    for measure, detail in far["details"].items():
+        assert detail["converged"] and detail["at_bound"] is None and far[f"inv_{measure}_at_bound"] is None
+        low, high = detail["bracket"]
+        assert low <= detail["interval"][0] <= detail["scale"] <= detail["interval"][1] <= high
+    assert alpha["scale"] == pytest.approx(float(torch.quantile(_thresholds(1.0), 0.1)), abs=0.005)
+    assert sigma["scale"] == pytest.approx(_expected_sigma(_thresholds(1.0), 0.9), rel=0.06)
+    assert near["inv_alpha_p_at_bound"] is None and near["inv_sigma_p_at_bound"] is None
+
+
+def test_a_search_that_cannot_reach_the_target_is_flagged() -> None:
+    """No room to move (max_bracket_steps 0) from a start below the answer: the value is the start, flagged upper."""
+    model, x, y = _block_model(A_VALUES)
+    cfg = dataclasses.replace(ANALYTIC, alpha_start=0.02, max_bracket_steps=0)
+    result = sharpness_measures(model, x, y, cfg, measures=("alpha_p",))
+    detail = result["details"]["alpha_p"]
+    assert result["inv_alpha_p"] == 1 / 0.02 and result["inv_alpha_p_at_bound"] == "upper"
+    assert detail["stop_reason"] == "unbracketed" and detail["bracket"] == (0.02, None) and detail["iterations"] == 0
+    assert detail["drop"] == pytest.approx(float((A_VALUES < 0.02).float().mean()))  # = 0: nothing flips yet
+
+
 @pytest.mark.parametrize("scale", [0.05, 0.1, 0.2, 0.4])
 def test_worst_case_hurts_at_least_as_much_as_noise(scale: float) -> None:
     """At equal scale, the box's worst case loses every sample with a_i < scale; Gaussian noise loses each sample
@@ -212,6 +250,63 @@ def test_bisection_follows_the_reference_loop_exactly() -> None:
         max_iterations=4,
     )
     assert seen == [1.0, 0.5, 0.25, 0.375]
+
+
+def _search(evaluate, **kwargs):
+    args = dict(start=1.0, growth=2.0, max_steps=10, target=0.1, tolerance=1e-4, min_width=1e-12, max_iterations=60)
+    return search_scale(evaluate, **(args | kwargs))
+
+
+def test_search_grows_until_the_target_is_bracketed() -> None:
+    seen: list[float] = []
+    result = _search(lambda s: seen.append(s) or s / 100, target=0.05)  # root at 5
+    assert seen[:4] == [1.0, 2.0, 4.0, 8.0] and result.bracket == (4.0, 8.0) and result.bracket_steps == 3
+    assert result.converged and result.at_bound is None and result.scale == pytest.approx(5.0, abs=0.01)
+
+
+def test_search_shrinks_until_the_target_is_bracketed() -> None:
+    result = _search(lambda s: 100 * s, target=0.001, tolerance=1e-7)  # root at 1e-5, below 1 / 2**16
+    # Ten halvings (to 1 / 1024) still overshoot; the bisection of [0, 1/1024] carries on down and brackets it.
+    assert result.bracket == (0.0, 2.0**-10) and result.bracket_steps == 10
+    assert 2.0**-17 <= result.interval[0] <= result.interval[1] <= 2.0**-16
+    assert result.at_bound is None and result.scale == pytest.approx(1e-5, rel=1e-3)
+
+
+def test_search_with_growth_two_follows_the_bisection_of_zero_to_start() -> None:
+    """With the target inside [0, start], only the first evaluation (at start) is new: the rest are [A]'s midpoints."""
+    searched: list[float] = []
+    bisected: list[float] = []
+    result = _search(lambda s: searched.append(s) or s**2, start=2.0, max_steps=10)
+    bisect_scale(
+        lambda s: bisected.append(s) or s**2,
+        lower=0.0,
+        upper=2.0,
+        target=0.1,
+        tolerance=1e-4,
+        min_width=1e-12,
+        max_iterations=60,
+    )
+    assert searched[0] == 2.0 and searched[1:] == bisected
+    assert result.bracket == (0.25, 0.5) and result.bracket_steps == 3  # 1 and 0.5 overshoot 0.1, 0.25 falls short
+
+
+def test_search_flags_a_target_beyond_its_reach() -> None:
+    upper = _search(lambda s: s / 1e6, max_steps=5)
+    assert upper.at_bound == "upper" and upper.stop_reason == "unbracketed" and not upper.converged
+    assert upper.scale == 32.0 and upper.bracket == (32.0, None) and upper.iterations == 0
+    lower = _search(lambda s: 0.5 if s > 0 else 0.0, max_steps=3, max_iterations=5)  # jumps at 0
+    assert lower.at_bound == "lower" and lower.bracket == (0.0, 0.125) and lower.interval[0] == 0.0
+    assert lower.scale == 0.125 / 32 and lower.stop_reason == "max_iterations"
+    inside = _search(lambda s: s, max_steps=0)  # [A]'s fixed [0, start], target inside
+    assert inside.at_bound is None and inside.bracket == (0.0, 1.0) and inside.converged
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(start=0.0), dict(growth=1.0), dict(max_steps=-1), dict(start=math.inf), dict(target=math.nan)]
+)
+def test_search_rejects_bad_arguments(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="search_scale"):
+        _search(lambda s: s, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -345,7 +440,7 @@ def test_same_seed_same_values_and_early_decision_is_exact() -> None:
     for key in ("inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp", "clean_accuracy"):
         assert first[key] == second[key] == full[key], key
     for measure, detail in first["details"].items():
-        for field in ("scale", "interval", "accuracy", "iterations", "stop_reason"):
+        for field in ("scale", "bracket", "interval", "at_bound", "accuracy", "iterations", "stop_reason"):
             assert detail[field] == second["details"][measure][field] == full["details"][measure][field]
     assert first["clean_accuracy"] == 1.0
     assert 0 < first["images_forwarded"] <= full["images_forwarded"]  # early decisions only save work
@@ -365,7 +460,9 @@ def test_result_reports_intervals_and_accuracies() -> None:
     result = sharpness_measures(model, x, y, SMALL, measures=("sigma_p",))
     detail = result["details"]["sigma_p"]
     low, high = detail["interval"]
-    assert SMALL.sigma_lower <= low <= detail["scale"] <= high <= SMALL.sigma_upper
+    assert detail["bracket"][0] <= low <= detail["scale"] <= high <= detail["bracket"][1]
+    assert detail["bracket_steps"] <= SMALL.max_bracket_steps and detail["iterations"] <= SMALL.bisection_iterations
+    assert result["inv_sigma_p_at_bound"] == detail["at_bound"]
     assert detail["drop"] == pytest.approx(result["clean_accuracy"] - detail["accuracy"])
     assert result["subset_size"] == 40 and result["wall_time_s"] > 0 and result["device"] == "cpu"
 
@@ -383,9 +480,10 @@ def test_result_reports_intervals_and_accuracies() -> None:
         ("mc_draws", 0),
         ("mc_draws", 2.5),
         ("bisection_iterations", 0),
-        ("sigma_upper", 0.0),
-        ("sigma_lower", -0.1),
-        ("alpha_upper", -1.0),
+        ("sigma_start", 0.0),
+        ("alpha_start", -1.0),
+        ("bracket_growth", 1.0),
+        ("max_bracket_steps", -1),
         ("accuracy_tolerance", -1e-3),
         ("magnitude_eps", 0.0),
         ("min_interval_width", 0.0),
@@ -404,6 +502,20 @@ def test_result_reports_intervals_and_accuracies() -> None:
 def test_bad_config_values_are_rejected_by_name(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=rf"SharpnessConfig\.{field} .*got {value!r}"):
         SharpnessConfig(**{field: value})
+
+
+def test_the_schema_and_the_dataclass_agree() -> None:
+    """The config schema's sharpness block (the one place of the ranges) lists exactly the dataclass's fields, with
+    the same defaults; config.yaml's reduced constants pass it."""
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())["properties"]["sharpness"]
+    fields = {f.name: f.default for f in dataclasses.fields(SharpnessConfig)}
+    assert list(schema["properties"]) == list(fields)
+    for name, default in fields.items():
+        assert "default" in schema["properties"][name], name
+        schema_default = schema["properties"][name]["default"]
+        assert schema_default == default and type(schema_default) is type(default), name
+    study = yaml.safe_load((REPO / "config.yaml").read_text())["sharpness"]
+    assert SharpnessConfig(**study).subset_size == study["subset_size"]
 
 
 def test_bad_inputs_are_rejected() -> None:
