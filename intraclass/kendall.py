@@ -781,6 +781,7 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
         lines.append(f"(k/{len(AXES)} axes): a total over the k axes present only.")
     if attrs.get("ties") == "authors":
         lines.append("Ties as in the authors' code: pairs identical in both values left out.")
+    lines += list(attrs.get("notes", ()))  # what the caller adds, e.g. how many values sit at a search bound
     if latex:
         lines += [
             f"{MISSING_MARKDOWN}$^{{{letter}}}$: {_latex_text(r)}." for r, letter in _reason_letters(table).items()

@@ -23,6 +23,11 @@ def runs_table(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.sort_values("run_id", ignore_index=True)
 
 
+def at_bound_column(measure: str) -> str:
+    """The measures.csv column flagging a sharpness value that ended at a bound of its search."""
+    return f"{measure}_at_bound"
+
+
 def measures_table(
     runs: pd.DataFrame,
     run_ids: Sequence[str],
@@ -32,7 +37,8 @@ def measures_table(
     pixels: Mapping[str, Mapping[str, float]],
 ) -> pd.DataFrame:
     """runs.csv with one column per registered measure (those needing subclasses only where the dataset has them;
-    sharpness empty for a skipped run), then the controls: ``<measure>_untrained`` (the run's epoch-0 network),
+    sharpness empty for a skipped run, ``<measure>_at_bound`` "lower"/"upper" where its search hit a bound), then the
+    controls: ``<measure>_untrained`` (the run's epoch-0 network),
     ``<measure>_shuffled`` (subclasses shuffled within superclasses) and ``<measure>_pixels`` (the run's dataset's
     input pixels, ``pixels[dataset]``). ``measures``, ``untrained`` and ``sharpness`` are the runs' JSON in
     ``run_ids`` order."""
@@ -43,6 +49,7 @@ def measures_table(
         for measure in measures_for():
             if measure.stage == "sharpness":
                 row[measure.name] = s.get(measure.name)
+                row[at_bound_column(measure.name)] = s.get(at_bound_column(measure.name))  # "lower", "upper"
                 continue
             row[measure.name] = m["measures"].get(measure.name)
             row[control_column(measure.name, "untrained")] = u["measures"].get(measure.name)

@@ -9,7 +9,8 @@ import pandas as pd
 from intraclass.correctness import correctness_matrix
 from intraclass.kendall import kendall_interval_table, write_kendall_interval_tables
 from intraclass.logs import log_to_file
-from intraclass.registry import measures_for
+from intraclass.registry import MEASURES, measures_for
+from intraclass.results import at_bound_column
 from intraclass.selection import select_runs
 from intraclass.storage import read_json, write_csv
 
@@ -29,5 +30,11 @@ table = kendall_interval_table(
     confidence=snakemake.params.confidence,
     ties=snakemake.params.ties,
 )
+bounded = [
+    f"{MEASURES[m].markdown}: {int(kept[at_bound_column(m)].notna().sum())} of {len(kept)} values at a search bound."
+    for m in MEASURES
+    if at_bound_column(m) in kept.columns
+]
+table.attrs["notes"] = bounded
 write_kendall_interval_tables(table, Path(snakemake.output.table).with_suffix(""))
 write_csv(snakemake.output.excluded, excluded[["run_id", "reason"]])
