@@ -1001,3 +1001,34 @@ def fig11_selectivity_distribution(
     right.plot(rank, mean[order], marker="o", markersize=3, color=COLORS[0])
     _style(right, "subclass rank", "selectivity at k = 1", "mean over models (band: min-max)")
     return fig
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Sweeps: granulated Kendall over a measure's free constant (SPEC §13)
+
+
+def fig_sweeps(table: pd.DataFrame, title: str) -> Figure:
+    """The granulated-Kendall total (line) and its interval (band) of each swept measure against its constant (k on
+    a log axis, c4's activation percentile on a linear one), from :func:`intraclass.sweeps.sweep_kendall`. ValueError
+    if no measure has a defined total at 2 or more values."""
+    drawable = [
+        (measure, rows)
+        for measure, rows in table.groupby("measure", sort=False)
+        if np.isfinite(_finite(rows["total"])).sum() >= 2
+    ]
+    if not drawable:
+        raise ValueError("fig_sweeps: no measure has a granulated Kendall total at 2 or more swept values")
+    fig, axes = _figure(len(drawable))
+    for i, (ax, (measure, rows)) in enumerate(zip(axes, drawable, strict=False)):
+        x, total = _finite(rows["value"]), _finite(rows["total"])
+        lo, hi = _finite(rows["lo"]), _finite(rows["hi"])
+        ax.fill_between(x, lo, hi, color=COLORS[i % len(COLORS)], alpha=0.2, linewidth=0, label="95% interval")
+        ax.plot(x, total, marker="o", markersize=3, color=COLORS[i % len(COLORS)], label="total")
+        ax.axhline(0.0, color="0.5", linewidth=0.6)
+        constant = str(rows["constant"].iloc[0])
+        if constant == "k":
+            ax.set_xscale("log")
+        _style(ax, constant, "granulated Kendall total", f"{_label(measure)} over {constant}")
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.suptitle(title, fontsize=10)
+    return fig

@@ -209,7 +209,7 @@ def planned_targets():
 
 def trained_targets(wildcards):
     """What depends on how training went (waits for the collect_runs checkpoint): Fig. 5 and 11 where at least 2
-    runs were kept; Fig. 4 and the other criteria (CMI, sign-error) where the kept runs can be ranked; Fig. 2, 6 and
+    runs were kept; Fig. 4, the sweeps and the other criteria (CMI, sign-error) where the kept runs can be ranked; Fig. 2, 6 and
     7 where 3 runs were kept to follow. None is requested that would be drawn from fewer than 2 models."""
     targets = []
     for experiment in EXPERIMENTS:
@@ -225,6 +225,7 @@ def trained_targets(wildcards):
         if selection.rankable(kept):
             targets.append(f"{FIGURES}/{experiment}/fig4.png")
             targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
+            targets.append(f"{FIGURES}/{experiment}/sweeps.png")
         if not selection.followed_runs(runs, MIN_TRAIN_ACC):
             continue
         targets.append(f"{FIGURES}/{experiment}/fig2.png")

@@ -2,6 +2,11 @@
 # from each run's stored pre-activations (never retraining or re-extracting), then ranked per swept value.
 
 
+# A table and a figure from the runs' sweeps: seconds of work, not worth a cluster job.
+localrules:
+    sweep_tables,
+
+
 rule sweeps:
     input:
         preactivations=f"{RUN_DIR}/preactivations.npz",
@@ -18,6 +23,37 @@ rule sweeps:
     params:
         k_values=config["sweeps"]["k_values"],
         percentiles=config["sweeps"]["percentiles"],
-        options=get_measure_options,
+        options=get_measure_options,  # k over layers, c4's transform: as the measures rule
     script:
         "../scripts/sweeps.py"
+
+
+rule sweep_tables:
+    input:
+        runs=f"{RESULTS}/runs.csv",
+        sweeps=get_experiment_outputs("sweeps.json"),
+        metrics=get_experiment_outputs("metrics.json"),  # each run's per-image test correctness
+    output:
+        **figure_files("sweeps"),
+        table=report(
+            f"{RESULTS}/sweeps/{{experiment}}.csv",
+            caption=f"{CAPTIONS}/sweeps.rst",
+            category="Sweeps",
+            subcategory="{experiment}",
+        ),
+        markdown=f"{RESULTS}/sweeps/{{experiment}}.md",
+        latex=f"{RESULTS}/sweeps/{{experiment}}.tex",
+    log:
+        f"{LOGS}/sweeps/{{experiment}}.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        run_ids=get_experiment_runs,
+        min_train_acc=MIN_TRAIN_ACC,
+        ties=config["kendall"]["ties"],
+        n_resamples=config["kendall"]["n_resamples"],
+        seed=config["kendall"]["bootstrap_seed"],
+        confidence=config["kendall"]["confidence"],
+        dpi=config["plots"]["dpi"],
+    script:
+        "../scripts/sweep_tables.py"

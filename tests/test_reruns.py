@@ -95,3 +95,9 @@ def test_report_is_one_offline_html_with_tables_figures_and_captions(copy):
     assert len(html) > 100_000
     for text in ("fig3.png", "fig11.png", "digits-coarse_vgg.csv", "Figure 4", "4 runs trained, 4 kept, 0 excluded"):
         assert text in html, text
+
+
+def test_changing_the_swept_values_reruns_only_the_sweeps(copy):
+    edit_config(copy, lambda c: c.setdefault("sweeps", {}).update(k_values=[2, 5], percentiles=[60]))
+    jobs = planned_jobs(copy)
+    assert jobs == {"sweeps": 3, "sweep_tables": 1, "all": 1}  # the 3 vgg runs: the one experiment ranked

@@ -1,0 +1,98 @@
+"""Granulated Kendall as a function of a measure's free constant (SPEC §13): c1 and c3 over k (paper §4.2, where 30
+is one choice), c4 over its activation percentile (footnote 3: 75 was never varied). The values come from each run's
+stored pre-activations (:func:`intraclass.measures.measure_sweeps`), never from retraining."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .kendall import TOTAL, granulated_kendall_intervals
+from .registry import MEASURES
+from .storage import write_text
+
+__all__ = ["SWEPT", "sweep_kendall", "write_sweep_tables"]
+
+SWEPT = {"c1": "k", "c3": "k", "c4": "percentile"}  # the constant each swept measure is recomputed over
+
+
+def sweep_kendall(
+    kept: pd.DataFrame, sweeps: Mapping[str, Mapping[str, Any]], correct: np.ndarray | None = None, **options: Any
+) -> pd.DataFrame:
+    """The granulated-Kendall total, its interval and axes, for every swept measure and value.
+
+    Parameters
+    ----------
+    kept : DataFrame
+        The kept runs (runs.csv rows: ``run_id``, ``test_acc``, the hyperparameters).
+    sweeps : mapping run_id -> sweeps.json content
+        ``{measure: {"values": [...], "measure": [...]}}`` per run (the rule ``sweeps``).
+    correct : array (len(kept), n_test), optional
+        Per-image test correctness, rows aligned with ``kept``.
+    **options
+        Passed to :func:`intraclass.kendall.granulated_kendall_intervals` (n_resamples, seed, confidence, ties).
+
+    Returns
+    -------
+    DataFrame with columns measure, constant ("k" or "percentile"), value (of the constant), total, lo, hi,
+    n_axes, n_pairs, missing_reason; one row per measure and swept value, in the order swept.
+    """
+    ids = list(kept["run_id"])
+    missing = [i for i in ids if i not in sweeps]
+    if missing:
+        raise ValueError(f"sweep_kendall: no sweeps for run(s) {missing[:5]}")
+    rows = []
+    for measure, constant in SWEPT.items():
+        if not all(measure in sweeps[i] for i in ids) or not ids:
+            continue
+        values = sweeps[ids[0]][measure]["values"]
+        if any(sweeps[i][measure]["values"] != values for i in ids):
+            raise ValueError(f"sweep_kendall: the runs were swept over different {constant} values for {measure}")
+        for position, value in enumerate(values):
+            column = np.array([sweeps[i][measure]["measure"][position] for i in ids], dtype=float)
+            cells = granulated_kendall_intervals(
+                kept.assign(**{measure: column}), measure, MEASURES[measure].orientation, correct, **options
+            )
+            total = cells.loc[TOTAL]
+            rows.append(
+                {
+                    "measure": measure,
+                    "constant": constant,
+                    "value": value,
+                    "total": total["value"],
+                    **{c: total[c] for c in ("lo", "hi", "n_axes", "n_pairs", "missing_reason")},
+                }
+            )
+    columns = ["measure", "constant", "value", "total", "lo", "hi", "n_axes", "n_pairs", "missing_reason"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_sweep_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
+    """``<stem>.csv`` (every number), ``<stem>.md`` and ``<stem>.tex`` (a row per measure and swept value, the
+    total as ``0.71 [0.52, 0.86]``), each written atomically."""
+    stem = Path(stem)
+    text = table.assign(cell=[_cell(r, digits) for r in table.itertuples()])
+    md = ["| measure | constant | value | granulated Kendall total |", "|---|---|---|---|"]
+    md += [f"| {MEASURES[r.measure].markdown} | {r.constant} | {r.value:g} | {r.cell} |" for r in text.itertuples()]
+    tex = ["\\begin{tabular}{llrl}", "\\toprule", "measure & constant & value & granulated Kendall total \\\\"]
+    tex += ["\\midrule"] + [
+        f"{MEASURES[r.measure].latex} & {r.constant} & {r.value:g} & {r.cell} \\\\" for r in text.itertuples()
+    ]
+    tex += ["\\bottomrule", "\\end{tabular}"]
+    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
+    write_text(paths[0], table.to_csv(index=False))
+    write_text(paths[1], "\n".join(md) + "\n")
+    write_text(paths[2], "\n".join(tex) + "\n")
+    return paths
+
+
+def _cell(row: Any, digits: int) -> str:
+    if row.missing_reason:
+        return f"n/a ({row.missing_reason})"
+    interval = "" if pd.isna(row.lo) else f" [{row.lo:.{digits}f}, {row.hi:.{digits}f}]"
+    return f"{row.total:.{digits}f}{interval} ({row.n_axes}/8 axes)"
