@@ -158,6 +158,7 @@ class TrainingSettings:
     snapshot_epochs: tuple[int, ...] = ()  # epochs after which the weights are kept; 0 = the untrained network
     eval_batch_size: int = 1000  # images per forward pass when evaluating
     precision: str = "auto"  # one of PRECISIONS: the arithmetic of training's forward and backward passes
+    test_every: int = 1  # epochs between evaluations on the test split (snapshot epochs and the last always are)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "snapshot_epochs", tuple(sorted(set(self.snapshot_epochs))))
@@ -165,6 +166,8 @@ class TrainingSettings:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.test_every < 1:
+            raise ValueError(f"test_every must be >= 1, got {self.test_every}")
         outside = [e for e in self.snapshot_epochs if not 0 <= e <= self.epochs]
         if outside:
             raise ValueError(f"snapshot epochs {outside} are outside 0..{self.epochs}")

@@ -256,20 +256,15 @@ def train(
         if not math.isfinite(train_loss):
             state.diverged = True
             log.warning("%s diverged at epoch %d (non-finite training loss)", run.run_id, state.epoch)
-        test_loss, test_correct = evaluate(model, x_test, y_test, settings.eval_batch_size, dtype)
-        record = {
-            "epoch": state.epoch,
-            "lr": lr,
-            "train_loss": train_loss,
-            "train_acc": correct.item() / len(x_train),
-            "test_loss": test_loss,
-            "test_acc": float(test_correct.mean()),
-        }
+        finished = state.diverged or state.epoch == settings.epochs or train_loss < settings.min_loss
+        record = {"epoch": state.epoch, "lr": lr, "train_loss": train_loss, "train_acc": correct.item() / len(x_train)}
+        if finished or state.epoch % settings.test_every == 0 or state.epoch in settings.snapshot_epochs:
+            test_loss, test_correct = evaluate(model, x_test, y_test, settings.eval_batch_size, dtype)
+            record.update(test_loss=test_loss, test_acc=float(test_correct.mean()))
         state.history.append(record)
         log.info("%s epoch %d/%d %s", run.run_id, state.epoch, settings.epochs, record)
         if on_epoch is not None:
             on_epoch(record)
-        finished = state.diverged or state.epoch == settings.epochs or train_loss < settings.min_loss
         # Snapshots of epochs the run never reaches (early stop) hold its final weights.
         for epoch in settings.snapshot_epochs:
             if epoch == state.epoch or (finished and epoch > state.epoch):

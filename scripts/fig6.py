@@ -14,7 +14,7 @@ for (label, run_id), metrics_path, untrained_path in zip(
     followed.items(), snakemake.input.metrics, snakemake.input.untrained, strict=True
 ):
     metrics = read_json(metrics_path)
-    test_acc = {h["epoch"]: h["test_acc"] for h in metrics["history"]}
+    test_acc = {h["epoch"]: h["test_acc"] for h in metrics["history"] if "test_acc" in h}  # test_every
     rows = [{"epoch": 0, **read_json(untrained_path)["measures"]}]  # no test accuracy is recorded before training
     for epoch in snakemake.params.epochs:
         summary = read_json(snakemake.input[f"{label}_{epoch}"])

@@ -248,3 +248,12 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     again = train(run_config(), small_digits(), TrainingSettings(epochs=3), other, CPU)
     assert json.dumps(again["history"]) == reference
     assert np.isfinite(again["test_acc"])
+
+
+def test_test_every_evaluates_the_test_split_at_its_period_snapshots_and_the_end(tmp_path):
+    settings = TrainingSettings(epochs=5, test_every=2, snapshot_epochs=(1,))
+    metrics = train(run_config(), small_digits(), settings, tmp_path, CPU)
+    assert [h["epoch"] for h in metrics["history"] if "test_acc" in h] == [1, 2, 4, 5]
+    assert all("train_acc" in h for h in metrics["history"])
+    with pytest.raises(ValueError, match="test_every must be >= 1, got 0"):
+        TrainingSettings(test_every=0)
