@@ -65,7 +65,8 @@ wildcard_constraints:
 
 def model_dirs(run_id, epochs):
     """The model folders of a run: its final model (epoch None) and its snapshots, laid out alike."""
-    return [f"{RESULTS}/runs/{run_id}" + ("" if e is None else f"/{snapshot_dir(e)}") for e in epochs]
+    run_dir = f"{RESULTS}/runs/{run_id}"
+    return [run_dir if e is None else f"{run_dir}/{snapshot_dir(e)}" for e in epochs]
 
 
 def get_dataset_source(wildcards):
