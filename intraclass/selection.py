@@ -12,6 +12,8 @@ matplotlib.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +31,8 @@ __all__ = [
     "rankable",
     "select_runs",
 ]
+
+log = logging.getLogger(__name__)
 
 ACCURACY = "test_acc"
 FOLLOWED_LABELS = ("high", "mid", "low")
@@ -71,6 +75,16 @@ def select_runs(runs: pd.DataFrame, min_train_acc: float = 0.99) -> Selection:
     excluded = runs.loc[out].copy()
     excluded["reason"] = reason[out]
     return Selection(runs.loc[~out].copy(), excluded)
+
+
+def select_experiment(table: pd.DataFrame, run_ids: Iterable[str], min_train_acc: float = 0.99) -> Selection:
+    """:func:`select_runs` of the rows of ``table`` (runs.csv or measures.csv) whose run is one of ``run_ids`` (an
+    experiment's), each exclusion logged with its reason."""
+    require_columns(table, ("run_id",), "select_experiment")
+    selection = select_runs(table[table["run_id"].isin(list(run_ids))], min_train_acc)
+    for row in selection.excluded.itertuples():
+        log.warning("left out %s: %s", row.run_id, row.reason)
+    return selection
 
 
 def followed_runs(runs: pd.DataFrame, min_train_acc: float = 0.99) -> dict[str, str]:

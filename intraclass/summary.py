@@ -13,7 +13,7 @@ from .controls import CONTROLS
 from .kendall import AXES, MIN_PAIRS
 from .registry import MEASURES
 
-__all__ = ["front_page", "markdown_page"]
+__all__ = ["front_page"]
 
 Markup = Literal["rst", "md"]
 
@@ -25,27 +25,16 @@ def front_page(
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
     min_train_acc: float,
+    markup: Markup = "rst",
 ) -> str:
-    """The front page as reStructuredText.
+    """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``).
 
     ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
     (:func:`intraclass.selection.select_runs`); ``tables`` the formatted Kendall cells of each experiment
     (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
     :func:`intraclass.controls.control_verdicts` of each experiment's kept runs.
     """
-    return _page("rst", study, runs, excluded, tables, verdicts, min_train_acc)
-
-
-def markdown_page(
-    study: str,
-    runs: pd.DataFrame,
-    excluded: pd.DataFrame,
-    tables: Mapping[str, pd.DataFrame],
-    verdicts: Mapping[str, pd.DataFrame],
-    min_train_acc: float,
-) -> str:
-    """The same page as :func:`front_page`, in Markdown."""
-    return _page("md", study, runs, excluded, tables, verdicts, min_train_acc)
+    return _page(markup, study, runs, excluded, tables, verdicts, min_train_acc)
 
 
 def _page(

@@ -1,7 +1,6 @@
 """Rule kendall: one experiment's granulated Kendall table with bootstrap intervals (CSV, Markdown, LaTeX) and
 the runs left out, with their reasons."""
 
-import logging
 from pathlib import Path
 
 import pandas as pd
@@ -11,15 +10,12 @@ from intraclass.kendall import kendall_interval_table, write_kendall_interval_ta
 from intraclass.logs import log_to_file
 from intraclass.registry import MEASURES, measures_for
 from intraclass.results import at_bound_column
-from intraclass.selection import select_runs
+from intraclass.selection import select_experiment
 from intraclass.storage import read_json, write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-measures = measures[measures.run_id.isin(snakemake.params.run_ids)]
-kept, excluded = select_runs(measures, snakemake.params.min_train_acc)
-for row in excluded.itertuples():
-    logging.warning("left out %s: %s", row.run_id, row.reason)
+kept, excluded = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc)
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
 table = kendall_interval_table(
     kept,

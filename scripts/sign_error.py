@@ -1,7 +1,6 @@
 """Rule sign_error: one experiment's robust sign-error table (CSV, Markdown, LaTeX), its environments, and the
 empirical CDF of the environments' sign-errors per measure (Dziugaite et al. 2020)."""
 
-import logging
 from pathlib import Path
 
 import pandas as pd
@@ -11,15 +10,12 @@ from intraclass.criteria_plots import fig_sign_error_cdf
 from intraclass.logs import log_to_file
 from intraclass.plots import save_figure
 from intraclass.registry import MEASURES
-from intraclass.selection import select_runs
+from intraclass.selection import select_experiment
 from intraclass.storage import write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-measures = measures[measures.run_id.isin(snakemake.params.run_ids)]
-kept, excluded = select_runs(measures, snakemake.params.min_train_acc)
-for row in excluded.itertuples():
-    logging.warning("left out %s: %s", row.run_id, row.reason)
+kept = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc).kept
 names = [m for m in MEASURES if m in measures.columns]
 environments = sign_error_environments(kept, names)
 write_csv(snakemake.output.environments, environments)

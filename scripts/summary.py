@@ -7,7 +7,7 @@ from intraclass.kendall import interval_cells, read_kendall_interval_table
 from intraclass.logs import log_to_file
 from intraclass.selection import select_runs
 from intraclass.storage import write_text
-from intraclass.summary import front_page, markdown_page
+from intraclass.summary import front_page
 
 log_to_file(snakemake.log[0])
 runs = pd.read_csv(snakemake.input.runs)
@@ -23,4 +23,4 @@ verdicts = {
 }
 args = (snakemake.params.study, runs, excluded, tables, verdicts, snakemake.params.min_train_acc)
 write_text(snakemake.output.rst, front_page(*args))
-write_text(snakemake.output.markdown, markdown_page(*args))
+write_text(snakemake.output.markdown, front_page(*args, markup="md"))
