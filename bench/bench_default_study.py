@@ -12,6 +12,7 @@ importing what the rule's script imports, measured by running exactly those impo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ast
 import re
 import statistics
@@ -36,8 +37,11 @@ FINISHED = re.compile(r"^Finished jobid: (\d+)")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", type=Path, help="run in this new folder and keep it (results, report) afterwards")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as tmp:
         copy_tree(Path(tmp))
         started = time.perf_counter()
         result = subprocess.run(
