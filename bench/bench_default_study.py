@@ -12,8 +12,8 @@ importing what the rule's script imports, measured by running exactly those impo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ast
+import contextlib
 import re
 import statistics
 import subprocess
