@@ -362,8 +362,7 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
 # ------------------------------------------------------------------------------------------- fault injection
 
 NODE = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
-# SLURM holds a requeued job for 120 s (Reason=BeginTime) before it may start again; the tests do not wait for it.
-REQUEUE_HOLD_S = 120
+# SLURM holds a requeued job for 120 s (Reason=BeginTime) before it may start again; the tests shorten that.
 
 
 def squeue_state(job_id: str) -> str:
@@ -383,13 +382,14 @@ def job_steps_alive(job_id: str) -> bool:
 
 def release_requeued(run: ClusterRun, job_id: str) -> None:
     """Wait until SLURM requeued ``job_id`` (PENDING, held until its BeginTime) and its stopped instance is gone
-    from the node, then let it start now. (Started while the old instance's steps still end, slurmd refuses the
-    "second copy" and SLURM drains the node: Reason "Duplicate jobid".)"""
+    from the node, then let it start 10 s later instead of 120 s. (Started while slurmd still winds the old
+    instance up -- it does so for a moment after its last slurmstepd exited -- slurmd refuses the "second copy"
+    and SLURM drains the node: Reason "Duplicate jobid".)"""
     while squeue_state(job_id) != "PENDING|BeginTime" or job_steps_alive(job_id):
         assert run.process.poll() is None, f"snakemake ended before {job_id} was requeued:\n{run.output}"
         assert run.elapsed < CLUSTER_RUN_TIMEOUT, f"{job_id} not requeued: {squeue_state(job_id)}\n{run.output}"
         time.sleep(0.2)
-    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now+10"], check=True)
 
 
 def training_pids(job_id: str) -> list[int]:
