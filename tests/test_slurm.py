@@ -403,7 +403,8 @@ def preempt(run: ClusterRun, job_id: str) -> None:
     """A job in the high-priority partition 'urgent' that needs the whole node preempts the training job."""
     cpus = subprocess.run(["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True).stdout.split()[0]
     subprocess.run(
-        ["sbatch", "-p", "urgent", "-c", cpus, "--mem", "100", "-J", f"urgent-{job_id}", "--wrap", "sleep 2"],
+        ["sbatch", "-p", "urgent", "-c", cpus, "--mem", "100", "-J", f"urgent-{job_id}", "-o", "/dev/null"]
+        + ["--wrap", "sleep 2"],
         check=True,
         capture_output=True,
     )
