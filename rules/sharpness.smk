@@ -6,6 +6,9 @@ rule sharpness:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.json",
         dataset=get_run_dataset,
+        # Not read: it connects sharpness to the run's extract -> measures chain in the DAG, so that the SLURM
+        # profile's `groups:` can send all three to the cluster as one job per model (only connected jobs group).
+        preactivations=f"{RUN_DIR}/preactivations.npz",
     output:
         sharpness=f"{RUN_DIR}/sharpness.json",
     log:

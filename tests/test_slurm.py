@@ -2,8 +2,14 @@
 with tests/slurm/profile, as tests/slurm/README.md describes) and the official snakemake-executor-plugin-slurm.
 
 - the tiny study run on the cluster gives the same results as a local run;
-- a training job cancelled with ``scancel`` mid-run is retried, resumes from its checkpoint, and ends with the
-  weights of an uninterrupted run, while the study's other run is left alone.
+- a training job hit mid-run by a failure -- ``scancel``, preemption (PreemptMode=REQUEUE and CANCEL), its time
+  limit (TIMEOUT), its killed process (FAILED), its node going down -- never hangs the workflow: on both status
+  paths (sacct, the plugin's default on this cluster with slurmdbd; squeue), the run ends with rc 0 within a
+  bound, the training resumes from its checkpoint and ends with the weights of an uninterrupted run, and the
+  study's other run is left alone.
+
+Snakemake runs with ``profiles/slurm/bin`` first on PATH, as the README says (the plugin's status query goes
+through its sacct/squeue wrappers).
 
 Without a running cluster the tests are skipped, or fail when ``INTRACLASS_REQUIRE_SLURM=1`` (``.ci/run``).
 The uninterrupted local reference runs start in the background (niced) as soon as the module's first test needs
@@ -36,6 +42,7 @@ REQUIRE_ENV = "INTRACLASS_REQUIRE_SLURM"
 # --jobs 4 (the tiny study's runs) rather than 2 (the node's CPUs): SLURM queues what does not fit, and Snakemake
 # does not wait one status-poll cycle (~33 s) between two waves of training jobs.
 PROFILE_ARGS = ("--profile", "profiles/slurm", "--profile", str(ROOT / "tests/slurm/profile"), "--jobs", "4")
+SQUEUE_PROFILE = ("--profile", str(ROOT / "tests/slurm/squeue"))  # the plugin's other status path
 # snakemake-executor-plugin-slurm 2.8: "Job 3 has been submitted with SLURM jobid 41 (log: /.../41.log)."
 SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 
@@ -77,16 +84,26 @@ class ClusterRun:
     Leaving the ``with`` block stops a run still going with SIGINT (Snakemake then cancels its SLURM jobs), and
     cancels whatever is left of the run's jobs by their job name, the run's id (``SLURM run ID: ...``)."""
 
-    def __init__(self, workdir: Path, targets: tuple[str, ...], output_file: Path):
+    def __init__(
+        self,
+        workdir: Path,
+        targets: tuple[str, ...],
+        output_file: Path,
+        profiles: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ):
         self.output_file = output_file
+        self.workdir = workdir
         self.started = time.monotonic()
         # SLURM's own view of the run's jobs, {job id: {"state", "comment", "workdir"}}, polled while waiting
         # (squeue forgets a job MinJobAge = 300 s after it ended).
         self.slurm_jobs: dict[str, dict[str, str]] = {}
         with open(output_file, "w") as out:
             self.process = subprocess.Popen(
-                snakemake_command(*PROFILE_ARGS, "--", *targets),
+                snakemake_command(*PROFILE_ARGS, *profiles, "--", *targets),
                 cwd=workdir,
+                # the profile's job-state wrappers first on PATH, as the README says
+                env={**os.environ, "PATH": f"{workdir / 'profiles/slurm/bin'}:{os.environ['PATH']}", **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -317,13 +334,13 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
     assert sorted(run.slurm_jobs) == sorted(slurm_id for _, slurm_id, _ in submitted)
     assert {job["state"] for job in run.slurm_jobs.values()} == {"COMPLETED"}
 
-    # With the profile's grouping, a model's extract and measures went to the cluster as one job, not two.
+    # With the profile's grouping, a model's extract, measures and sharpness went to the cluster as one job.
     profile = yaml.safe_load((work / "profiles/slurm/config.yaml").read_text())
     rules = [submitted_rule(log) for _, _, log in submitted]
-    if {"extract", "measures"} <= set(profile.get("groups") or {}):
-        group_jobs = [rule for rule in rules if rule.startswith("group_")]
-        assert not {"rule_extract", "rule_measures"} & set(rules), rules
-        assert 1 <= len(group_jobs) <= len(runs), rules
+    assert set(profile["groups"]) == {"extract", "measures", "sharpness"}
+    group_jobs = [rule for rule in rules if rule.startswith("group_")]
+    assert not {"rule_extract", "rule_measures", "rule_sharpness"} & set(rules), rules
+    assert 1 <= len(group_jobs) <= len(runs), rules
 
     # Same results as the local run: tables (but wall time) and every model's weights.
     local = local_runs.wait(reference)
@@ -342,72 +359,203 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
         assert_same_weights(work / model.relative_to(reference), model)
 
 
-def test_cancelled_training_job_resumes_from_its_checkpoint(workdirs, local_runs, capsys, tmp_path):
-    work = workdirs["preempt"]
-    local_runs.wait(work)  # both runs trained locally, uninterrupted
-    kept, preempted = work / PREEMPT_RUNS / KEPT, work / PREEMPT_RUNS / PREEMPTED
-    preempted_log = work / f"results/{PREEMPT_STUDY['study']}/logs/train/{PREEMPTED}.log"
+# ------------------------------------------------------------------------------------------- fault injection
 
-    # The reference: the preempted run's uninterrupted weights. Then its outputs go, so that only it is retrained.
-    reference = tmp_path / "reference"
-    shutil.copytree(preempted, reference)
-    expected_metrics = json.loads((preempted / "metrics.json").read_text())
+NODE = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
+# SLURM holds a requeued job for 120 s (Reason=BeginTime) before it may start again; the tests shorten that.
+
+
+def squeue_state(job_id: str) -> str:
+    return subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T|%r"], capture_output=True, text=True).stdout.strip()
+
+
+def job_steps_alive(job_id: str) -> bool:
+    """Any slurmstepd of ``job_id`` still running on this (the only) node."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().startswith(f"slurmstepd: [{job_id}.".encode()):
+                return True
+        except OSError:  # the process ended meanwhile
+            continue
+    return False
+
+
+def release_requeued(run: ClusterRun, job_id: str) -> None:
+    """Wait until SLURM requeued ``job_id`` (PENDING, held until its BeginTime) and its stopped instance is gone
+    from the node, then let it start 10 s later instead of 120 s. (Started while slurmd still winds the old
+    instance up -- it does so for a moment after its last slurmstepd exited -- slurmd refuses the "second copy"
+    and SLURM drains the node: Reason "Duplicate jobid".)"""
+    while squeue_state(job_id) != "PENDING|BeginTime" or job_steps_alive(job_id):
+        assert run.process.poll() is None, f"snakemake ended before {job_id} was requeued:\n{run.output}"
+        assert run.elapsed < CLUSTER_RUN_TIMEOUT, f"{job_id} not requeued: {squeue_state(job_id)}\n{run.output}"
+        time.sleep(0.2)
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now+10"], check=True)
+
+
+def training_pids(job_id: str) -> list[int]:
+    """The job's training process: the Python process running Snakemake's copy of scripts/train.py."""
+    listed = subprocess.run(["scontrol", "listpids", job_id], capture_output=True, text=True).stdout.split("\n")[1:]
+    pids = [int(line.split()[0]) for line in listed if line.strip()]
+    return [pid for pid in pids if "train.py" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+
+
+def preempt(run: ClusterRun, job_id: str) -> None:
+    """A job in the high-priority partition 'urgent' that needs the whole node preempts the training job."""
+    cpus = subprocess.run(["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True).stdout.split()[0]
+    subprocess.run(
+        ["sbatch", "-p", "urgent", "-c", cpus, "--mem", "100", "-J", f"urgent-{job_id}", "-o", "/dev/null"]
+        + ["--wrap", "sleep 2"],
+        check=True,
+        capture_output=True,
+    )
+
+
+def preempt_requeued(run: ClusterRun, job_id: str) -> None:
+    preempt(run, job_id)
+    release_requeued(run, job_id)
+
+
+def time_out(run: ClusterRun, job_id: str) -> None:
+    """The training process stops (SIGSTOP) until SLURM ends the job at its 1-minute limit (the fault profile)."""
+    for pid in training_pids(job_id):
+        os.kill(pid, signal.SIGSTOP)
+
+
+def kill_process(run: ClusterRun, job_id: str) -> None:
+    pids = training_pids(job_id)
+    assert pids, f"no training process in SLURM job {job_id}"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+def orphaned_job_steps(workdir: Path) -> list[int]:
+    """Snakemake job-step processes of ``workdir`` left behind by their killed SLURM step (adopted by init)."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            orphan = "\nPPid:\t1\n" in status.read_text()
+            cmdline = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # the process ended meanwhile
+            continue
+        if orphan and b"--target-jobs" in cmdline and str(workdir / "Snakefile").encode() in cmdline:
+            pids.append(int(status.parent.name))
+    return pids
+
+
+def node_down(run: ClusterRun, job_id: str) -> None:
+    """The job's node goes down (SLURM kills and requeues the job), and comes back."""
+    subprocess.run(["scontrol", "update", f"NodeName={NODE}", "State=DOWN", "Reason=fault-test"], check=True)
+    try:
+        release_requeued(run, job_id)
+        # Without cgroups (proctrack/linuxproc) the killed step's Snakemake can outlive it, asleep and childless;
+        # on a real node failure it dies with the node.
+        for pid in orphaned_job_steps(run.workdir):
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        # ReturnToService=2 brings the node back by itself once slurmd answers; RESUME if it is still down/drained
+        state = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True).stdout
+        if "down" in state or "drain" in state:
+            subprocess.run(["scontrol", "update", f"NodeName={NODE}", "State=RESUME"], capture_output=True)
+
+
+# mode: (inject the fault into the running training job, SLURM's final state of that job, who reruns it:
+# "snakemake" retries with a new job (profile: retries: 2), "slurm" requeues the same job (slurm-requeue: true))
+FAULTS = {
+    "scancel": (lambda run, job_id: subprocess.run(["scancel", job_id], check=True), "CANCELLED", "snakemake"),
+    "preempt-requeue": (preempt_requeued, None, "slurm"),
+    "preempt-cancel": (preempt, "PREEMPTED", "snakemake"),
+    "timeout": (time_out, "TIMEOUT", "snakemake"),
+    "failed": (kill_process, "FAILED", "snakemake"),
+    "node-down": (node_down, None, "slurm"),
+}
+# The fault's environment: the CANCEL-mode partition for preempt-cancel (the profile reads the partition from it).
+FAULT_ENV = {"preempt-cancel": {"SNAKEMAKE_SLURM_PARTITION": "cancelable"}}
+# Status paths: sacct (the default) for every mode, squeue where its view differs (cancel, preemption, node loss).
+FAULT_CASES = [(mode, "sacct") for mode in FAULTS] + [
+    (mode, "squeue") for mode in ("scancel", "preempt-requeue", "preempt-cancel", "node-down")
+]
+FAULT_RUN_TIMEOUT = 300  # seconds: the bound on each fault run (the slowest, a TIMEOUT, ends in ~2 min)
+
+
+@pytest.fixture
+def fault_profile(tmp_path) -> tuple[str, ...]:
+    """A 1-minute time limit for train (for the TIMEOUT case; the other runs end long before it)."""
+    overlay = yaml.safe_load((ROOT / "tests/slurm/profile/config.yaml").read_text())
+    overlay["set-resources"]["train"]["runtime"] = 1
+    profile = tmp_path / "fault-profile"
+    profile.mkdir()
+    write_config(profile / "config.yaml", overlay)
+    return ("--profile", str(profile))
+
+
+@pytest.mark.parametrize(("mode", "status_command"), FAULT_CASES, ids=[f"{m}-{c}" for m, c in FAULT_CASES])
+def test_failed_training_job_resumes_from_its_checkpoint(
+    mode, status_command, workdirs, local_runs, fault_profile, capsys, tmp_path
+):
+    inject, final_state, rerun_by = FAULTS[mode]
+    reference = workdirs["preempt"]
+    local_runs.wait(reference)  # both runs trained locally, uninterrupted
+    work = tmp_path / "work"
+    shutil.copytree(reference, work, symlinks=True)
+    kept, preempted = work / PREEMPT_RUNS / KEPT, work / PREEMPT_RUNS / PREEMPTED
+    expected = reference / PREEMPT_RUNS / PREEMPTED
+    # Only the hit run is retrained: its outputs go.
+    expected_metrics = json.loads((expected / "metrics.json").read_text())
     for path in (preempted / "model.pt", preempted / "metrics.json", preempted / "snapshots"):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    kept_before = file_mtimes(kept, work / f"results/{PREEMPT_STUDY['study']}/logs/train/{KEPT}.log")
-    assert any(name.endswith("model.pt") for name in kept_before)
+    kept_log = work / f"results/{PREEMPT_STUDY['study']}/logs/train/{KEPT}.log"
+    kept_before = file_mtimes(kept, kept_log)
 
-    with ClusterRun(work, PREEMPT_TARGETS, tmp_path / "snakemake.out") as run:
-        # Wait for the training job's first checkpoint, then cancel that job as a preemption would.
+    profiles = fault_profile + (SQUEUE_PROFILE if status_command == "squeue" else ())
+    with ClusterRun(work, PREEMPT_TARGETS, tmp_path / "snakemake.out", profiles, FAULT_ENV.get(mode)) as run:
+        # Wait for the training job's first checkpoint, then hit that job.
         checkpoint, job_id = preempted / "checkpoint.pt", None
         while job_id is None:
-            assert run.process.poll() is None, f"snakemake ended before the cancel:\n{run.output}"
+            assert run.process.poll() is None, f"snakemake ended before the fault:\n{run.output}"
             assert run.elapsed < 180, f"no checkpoint of {PREEMPTED} after 180 s:\n{run.output}"
             if checkpoint.exists():
                 ids = [s for _, s, log in submissions(run.output) if f"/rule_train/{PREEMPTED}/" in log]
                 job_id = ids[0] if ids else None
             time.sleep(0.1)
-        state = subprocess.run(
-            ["squeue", "-h", "-j", job_id, "-o", "%T|%k"], capture_output=True, text=True
-        ).stdout.strip()
-        assert state == f"RUNNING|rule_train_wildcards_{PREEMPTED}", state
-        subprocess.run(["scancel", job_id], check=True)
-        cancelled_after = run.elapsed
-        output = run.wait()
+        assert squeue_state(job_id).startswith("RUNNING|"), squeue_state(job_id)
+        inject(run, job_id)
+        fault_at = run.elapsed
+        output = run.wait(FAULT_RUN_TIMEOUT)
         total_s = run.elapsed
 
-    # Snakemake saw the cancellation and retried that job (profile: retries: 2) -- and submitted nothing else.
-    assert f"SLURM-job '{job_id}' failed, SLURM status is: 'CANCELLED'" in output, output
     submitted = submissions(output)
-    assert [submitted_rule(log) for _, _, log in submitted] == ["rule_train", "rule_train"], submitted
     assert all(f"/rule_train/{PREEMPTED}/" in log for _, _, log in submitted), submitted
-    resubmitted = submitted[1][1]
-    assert resubmitted != job_id
-    assert run.slurm_jobs[job_id]["state"] == "CANCELLED" and run.slurm_jobs[resubmitted]["state"] == "COMPLETED"
+    if rerun_by == "snakemake":  # the plugin saw the failure and Snakemake submitted the job again
+        assert f"SLURM-job '{job_id}' failed" in output, output
+        assert [slurm_id for _, slurm_id, _ in submitted][:1] == [job_id] and len(submitted) == 2, submitted
+        assert run.slurm_jobs[job_id]["state"] == final_state, run.slurm_jobs
+        assert run.slurm_jobs[submitted[1][1]]["state"] == "COMPLETED", run.slurm_jobs
+    else:  # SLURM requeued and reran the same job, the plugin waited for it
+        assert [slurm_id for _, slurm_id, _ in submitted] == [job_id], submitted
+        assert run.slurm_jobs[job_id]["state"] == "COMPLETED", run.slurm_jobs
     show(
         capsys,
-        f"preemption on SLURM ({total_s:.0f} s; scancel {job_id} at {cancelled_after:.0f} s)",
+        f"{mode} on SLURM via {status_command} ({total_s:.0f} s; fault in job {job_id} at {fault_at:.0f} s)",
         [m.group(0) for m in SUBMITTED.finditer(output)]
-        + [line for line in output.splitlines() if "CANCELLED" in line],
+        + [line.strip() for line in output.splitlines() if "SLURM-job" in line],
     )
 
-    # The retry resumed from the checkpoint, not from scratch ...
-    log = preempted_log.read_text()
+    # The rerun resumed from the checkpoint, not from scratch ...
+    log = (work / f"results/{PREEMPT_STUDY['study']}/logs/train/{PREEMPTED}.log").read_text()
     resumed = re.search(rf"resumed {re.escape(PREEMPTED)} from its checkpoint at epoch (\d+)", log)
     assert resumed, log
     epochs = PREEMPT_STUDY["training"]["epochs"]
     assert 1 <= int(resumed.group(1)) < epochs
-    assert f"epoch {int(resumed.group(1)) + 1}/{epochs}" in log and f"epoch 1/{epochs}" not in log
-    assert not (preempted / "checkpoint.pt").exists()
-    show(capsys, "train log of the retried job", [resumed.group(0)])
+    assert f"epoch {int(resumed.group(1)) + 1}/{epochs}" in log
+    assert not checkpoint.exists()
 
     # ... and ended exactly where the uninterrupted run did.
-    assert_same_weights(preempted / "model.pt", reference / "model.pt")
+    assert_same_weights(preempted / "model.pt", expected / "model.pt")
     for epoch in PREEMPT_STUDY["training"]["snapshot_epochs"]:
         snapshot = f"snapshots/epoch_{epoch:03d}/model.pt"
-        assert_same_weights(preempted / snapshot, reference / snapshot)
+        assert_same_weights(preempted / snapshot, expected / snapshot)
     metrics = json.loads((preempted / "metrics.json").read_text())
     assert {**metrics, "wall_s": None} == {**expected_metrics, "wall_s": None}
 
     # Only that run was recomputed: the other run's files were not touched.
-    assert file_mtimes(kept, work / f"results/{PREEMPT_STUDY['study']}/logs/train/{KEPT}.log") == kept_before
+    assert file_mtimes(kept, kept_log) == kept_before

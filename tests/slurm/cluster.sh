@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# A real one-node SLURM test cluster on this machine (Debian's slurm-wlm 22.05 + munge),
-# without systemd and without cgroups: the daemons are started directly, as root, with pid files.
+# A real one-node SLURM test cluster on this machine (Debian's slurm-wlm 22.05 + munge), with accounting
+# (slurmdbd + MariaDB, so that sacct answers as on production clusters), without systemd and without cgroups:
+# the daemons are started directly, as root, with pid files.
 #
-#   cluster.sh install   apt-get install slurm-wlm munge (skipped when already installed)
-#   cluster.sh start     munge key, munged, /etc/slurm/slurm.conf, slurmctld, slurmd; waits for an idle node
-#   cluster.sh stop      stops slurmd, slurmctld, munged by their pid files
-#   cluster.sh status    exit 0 iff the cluster accepts jobs (node idle/mixed, partition up)
+#   cluster.sh install   apt-get install slurm-wlm slurmdbd munge mariadb-server (skipped when installed)
+#   cluster.sh start     munged, mariadbd, slurmdbd (+ cluster, account, user registered), slurm.conf,
+#                        slurmctld, slurmd; waits for an idle node
+#   cluster.sh stop      stops slurmd, slurmctld, slurmdbd, mariadbd, munged by their pid files
+#   cluster.sh status    exit 0 iff the cluster accepts jobs (node idle/mixed, partition up) and sacct answers
 #
 # Environment: SLURM_TEST_WAIT (seconds to wait for the node, default 60),
 #              SLURM_TEST_STATE (state/spool/log directory, default /var/spool/slurm-test).
@@ -13,10 +15,16 @@ set -euo pipefail
 
 CONF_DIR=/etc/slurm
 CONF=$CONF_DIR/slurm.conf
+DBD_CONF=$CONF_DIR/slurmdbd.conf
 STATE=${SLURM_TEST_STATE:-/var/spool/slurm-test}
 RUN_DIR=/run/slurm-test
 CTLD_PID=$RUN_DIR/slurmctld.pid
 SLURMD_PID=$RUN_DIR/slurmd.pid
+DBD_PID=$RUN_DIR/slurmdbd.pid
+MARIADB_PID=/run/mysqld/mariadb-test.pid # mariadbd (user mysql) writes it
+MARIADB_SOCKET=/run/mysqld/mysqld.sock
+DBD_LOG=$STATE/slurmdbd.log
+MARIADB_LOG=$STATE/mariadb.log
 CTLD_LOG=$STATE/slurmctld.log
 SLURMD_LOG=$STATE/slurmd.log
 MUNGE_KEY=/etc/munge/munge.key
@@ -24,6 +32,12 @@ MUNGE_PID=/run/munge/munged.pid
 MUNGE_LOG=/var/log/munge/munged.log
 WAIT=${SLURM_TEST_WAIT:-60}
 PARTITION=debug
+CLUSTER=testcluster
+ACCOUNT=test
+# slurmdbd's MariaDB user (local socket only; a throwaway password for a throwaway database)
+DB_USER=slurm
+DB_PASS=slurm-test
+DB_NAME=slurm_acct_db
 
 log() { echo "cluster.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -68,7 +82,7 @@ stop_pidfile() {
 
 dump_logs() {
     local f
-    for f in "$CTLD_LOG" "$SLURMD_LOG" "$MUNGE_LOG"; do
+    for f in "$CTLD_LOG" "$SLURMD_LOG" "$DBD_LOG" "$MARIADB_LOG" "$MUNGE_LOG"; do
         if [[ -f $f ]]; then
             echo "----- tail of $f -----" >&2
             tail -n 25 "$f" >&2 || true
@@ -80,7 +94,7 @@ dump_logs() {
 
 installed() {
     local p
-    for p in slurm-wlm munge slurmctld slurmd slurm-client; do
+    for p in slurm-wlm munge slurmctld slurmd slurm-client slurmdbd mariadb-server; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || return 1
     done
 }
@@ -88,15 +102,15 @@ installed() {
 cmd_install() {
     need_root
     if installed; then
-        log "slurm-wlm and munge already installed ($(dpkg-query -W -f='${Version}' slurmctld))"
+        log "slurm-wlm, slurmdbd, munge, mariadb-server already installed ($(dpkg-query -W -f='${Version}' slurmctld))"
         return 0
     fi
     export DEBIAN_FRONTEND=noninteractive
-    log "installing slurm-wlm and munge"
+    log "installing slurm-wlm, slurmdbd, munge, mariadb-server"
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+    apt-get install -y -qq --no-install-recommends slurm-wlm slurmdbd munge mariadb-server mariadb-client >/dev/null
     # Debian's postinst may try to start daemons through init scripts; we run them ourselves.
-    installed || die "installation of slurm-wlm/munge failed"
+    installed || die "installation of slurm-wlm/slurmdbd/munge/mariadb-server failed"
     log "installed slurmctld $(dpkg-query -W -f='${Version}' slurmctld)"
 }
 
@@ -130,6 +144,109 @@ start_munge() {
     die "munged does not answer"
 }
 
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.5 s until it succeeds
+wait_for() {
+    local seconds=$1 what=$2 i
+    shift 2
+    for ((i = 0; i < seconds * 2; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    dump_logs
+    die "$what within ${seconds}s"
+}
+
+mariadb_answers() { mariadb --socket="$MARIADB_SOCKET" -uroot -e 'SELECT 1'; }
+
+start_mariadb() {
+    if pid_alive "$MARIADB_PID" && mariadb_answers >/dev/null 2>&1; then
+        return 0
+    fi
+    mkdir -p /run/mysqld "$STATE" "$RUN_DIR"
+    chown mysql:mysql /run/mysqld
+    # Debian's postinst initialized /var/lib/mysql; a bare datadir (e.g. a wiped container) is initialized here.
+    if [[ ! -d /var/lib/mysql/mysql ]]; then
+        log "initializing /var/lib/mysql"
+        mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+    fi
+    touch "$MARIADB_LOG" && chown mysql:mysql "$MARIADB_LOG"
+    log "starting mariadbd"
+    # mariadbd does not daemonize itself: detach it into its own session; it writes its pid file.
+    setsid -f /usr/sbin/mariadbd --user=mysql --datadir=/var/lib/mysql --socket="$MARIADB_SOCKET" \
+        --pid-file="$MARIADB_PID" --log-error="$MARIADB_LOG" --bind-address=127.0.0.1 </dev/null >/dev/null 2>&1
+    wait_for 60 "mariadbd does not answer" mariadb_answers
+    # root logs in by unix socket (Debian's default); slurmdbd gets a user of its own.
+    mariadb --socket="$MARIADB_SOCKET" -uroot <<EOF
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
+GRANT ALL ON $DB_NAME.* TO '$DB_USER'@'localhost';
+FLUSH PRIVILEGES;
+EOF
+}
+
+# write_dbd_conf: exit 0 iff slurmdbd.conf changed
+write_dbd_conf() {
+    local tmp
+    tmp=$(mktemp)
+    cat >"$tmp" <<EOF
+# Written by tests/slurm/cluster.sh: slurmdbd of the one-node test cluster, MariaDB on its local socket.
+AuthType=auth/munge
+DbdHost=$(hostname -s)
+DbdPort=6819
+SlurmUser=root
+PidFile=$DBD_PID
+LogFile=$DBD_LOG
+DebugLevel=info
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=$DB_USER
+StoragePass=$DB_PASS
+StorageLoc=$DB_NAME
+EOF
+    if [[ -f $DBD_CONF ]] && cmp -s "$tmp" "$DBD_CONF"; then
+        rm -f "$tmp"
+        return 1
+    fi
+    # slurmdbd refuses a config readable by others (it holds the database password)
+    install -m 0600 "$tmp" "$DBD_CONF"
+    rm -f "$tmp"
+    log "wrote $DBD_CONF"
+}
+
+dbd_answers() { sacctmgr -n show cluster format=cluster; }
+
+# register: the cluster, an account and root in it (idempotent: each only when missing)
+register() {
+    if ! sacctmgr -n -P show cluster format=cluster | grep -qx "$CLUSTER"; then
+        log "registering cluster $CLUSTER"
+        sacctmgr -i add cluster "$CLUSTER" >/dev/null
+    fi
+    if ! sacctmgr -n -P show account format=account | grep -qx "$ACCOUNT"; then
+        log "registering account $ACCOUNT"
+        sacctmgr -i add account "$ACCOUNT" Cluster="$CLUSTER" Description=test Organization=test >/dev/null
+    fi
+    if ! sacctmgr -n -P show assoc where user=root account="$ACCOUNT" format=user | grep -qx root; then
+        log "adding root to account $ACCOUNT"
+        sacctmgr -i add user root Account="$ACCOUNT" DefaultAccount="$ACCOUNT" >/dev/null
+    fi
+}
+
+start_accounting() {
+    start_mariadb
+    mkdir -p "$STATE" "$RUN_DIR"
+    if write_dbd_conf && pid_alive "$DBD_PID"; then
+        stop_pidfile "$DBD_PID" slurmdbd
+    fi
+    if ! pid_alive "$DBD_PID"; then
+        log "starting slurmdbd"
+        /usr/sbin/slurmdbd # daemonizes, writes its pid file
+    fi
+    wait_for 60 "slurmdbd does not answer" dbd_answers
+    register
+}
+
+# sacct_answers: sacct reads the database (not "accounting storage is disabled")
+sacct_answers() { sacct -n -X -o JobID --starttime now-1hour >/dev/null 2>&1; }
+
 write_conf() {
     local host cpus mem_total real_mem tmp
     host=$(hostname -s)
@@ -140,8 +257,8 @@ write_conf() {
     mkdir -p "$CONF_DIR" "$STATE/ctld" "$STATE/d" "$RUN_DIR"
     tmp=$(mktemp)
     cat >"$tmp" <<EOF
-# Written by tests/slurm/cluster.sh: one-node test cluster, no accounting, no cgroups.
-ClusterName=testcluster
+# Written by tests/slurm/cluster.sh: one-node test cluster with accounting (slurmdbd), no cgroups.
+ClusterName=$CLUSTER
 SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
@@ -168,7 +285,9 @@ SlurmctldLogFile=$CTLD_LOG
 SlurmdLogFile=$SLURMD_LOG
 SlurmctldDebug=info
 SlurmdDebug=info
-AccountingStorageType=accounting_storage/none
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=$host
+AccountingStoragePort=6819
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 SlurmctldTimeout=30
@@ -176,8 +295,14 @@ SlurmdTimeout=60
 InactiveLimit=0
 KillWait=10
 Waittime=0
+# Preemption by partition priority: a job in 'urgent' preempts jobs in 'debug' (which requeues them) or in
+# 'cancelable' (which cancels them). KillWait above is the time between SIGTERM and SIGKILL.
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 NodeName=$host CPUs=$cpus RealMemory=$real_mem State=UNKNOWN
-PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
+PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE
+PartitionName=cancelable Nodes=$host MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=CANCEL
+PartitionName=urgent Nodes=$host MaxTime=INFINITE State=UP PriorityTier=10 PreemptMode=OFF
 EOF
     if [[ -f $CONF ]] && cmp -s "$tmp" "$CONF"; then
         rm -f "$tmp"
@@ -203,7 +328,8 @@ cmd_start() {
     command -v slurmctld >/dev/null || die "slurm not installed: run '$0 install' first"
     start_munge
     local changed=0
-    write_conf && changed=1
+    write_conf && changed=1 # first: sacctmgr reads slurm.conf too
+    start_accounting
     if ((changed)) && { pid_alive "$CTLD_PID" || pid_alive "$SLURMD_PID"; }; then
         log "configuration changed, restarting the daemons"
         stop_pidfile "$SLURMD_PID" slurmd
@@ -239,12 +365,16 @@ cmd_stop() {
     need_root
     stop_pidfile "$SLURMD_PID" slurmd
     stop_pidfile "$CTLD_PID" slurmctld
+    stop_pidfile "$DBD_PID" slurmdbd
+    stop_pidfile "$MARIADB_PID" mariadbd
     stop_pidfile "$MUNGE_PID" munged
 }
 
 cmd_status() {
     pid_alive "$CTLD_PID" || { log "slurmctld not running"; return 1; }
     pid_alive "$SLURMD_PID" || { log "slurmd not running"; return 1; }
+    pid_alive "$DBD_PID" || { log "slurmdbd not running"; return 1; }
+    sacct_answers || { log "sacct does not answer: $(sacct -n -X 2>&1 | head -n1)"; return 1; }
     accepting || { log "partition $PARTITION not accepting jobs: $(sinfo -h -N -o '%N %t' 2>&1 || true)"; return 1; }
     sinfo -h -o '%P %a %D %t %c CPUs %m MB'
 }
