@@ -337,7 +337,8 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
     # With the profile's grouping, a model's extract, measures and sharpness went to the cluster as one job.
     profile = yaml.safe_load((work / "profiles/slurm/config.yaml").read_text())
     rules = [submitted_rule(log) for _, _, log in submitted]
-    assert set(profile["groups"]) == {"extract", "measures", "sharpness"}
+    per_model = {"extract", "measures", "sharpness", "sweeps", "extract_snapshots", "measures_snapshots"}
+    assert set(profile["groups"]) == per_model and set(profile["groups"].values()) == {"models"}
     group_jobs = [rule for rule in rules if rule.startswith("group_")]
     assert not {"rule_extract", "rule_measures", "rule_sharpness"} & set(rules), rules
     assert 1 <= len(group_jobs) <= len(runs), rules
@@ -542,7 +543,8 @@ def test_failed_training_job_resumes_from_its_checkpoint(
 
     # The rerun resumed from the checkpoint, not from scratch ...
     log = (work / f"results/{PREEMPT_STUDY['study']}/logs/train/{PREEMPTED}.log").read_text()
-    resumed = re.search(rf"resumed {re.escape(PREEMPTED)} from its checkpoint at epoch (\d+)", log)
+    checkpoint = f"results/{PREEMPT_STUDY['study']}/runs/{PREEMPTED}/checkpoint.pt"
+    resumed = re.search(rf"resumed from {re.escape(checkpoint)} at epoch (\d+)", log)
     assert resumed, log
     epochs = PREEMPT_STUDY["training"]["epochs"]
     assert 1 <= int(resumed.group(1)) < epochs
