@@ -355,7 +355,8 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
             deterministic_table(work / table), deterministic_table(reference / table), check_exact=True
         )
     models = sorted((reference / "results/tiny/runs").rglob("model.pt"))
-    assert len(models) == len(runs) * (1 + len(TINY_STUDY["training"]["snapshot_epochs"]))
+    # the final model, the configured snapshots and epoch 0 (the untrained control, always kept)
+    assert len(models) == len(runs) * (2 + len(TINY_STUDY["training"]["snapshot_epochs"]))
     for model in models:
         assert_same_weights(work / model.relative_to(reference), model)
 
@@ -543,8 +544,8 @@ def test_failed_training_job_resumes_from_its_checkpoint(
 
     # The rerun resumed from the checkpoint, not from scratch ...
     log = (work / f"results/{PREEMPT_STUDY['study']}/logs/train/{PREEMPTED}.log").read_text()
-    checkpoint = f"results/{PREEMPT_STUDY['study']}/runs/{PREEMPTED}/checkpoint.pt"
-    resumed = re.search(rf"resumed from {re.escape(checkpoint)} at epoch (\d+)", log)
+    checkpoint_file = f"results/{PREEMPT_STUDY['study']}/runs/{PREEMPTED}/checkpoint.pt"
+    resumed = re.search(rf"resumed from {re.escape(checkpoint_file)} at epoch (\d+)", log)
     assert resumed, log
     epochs = PREEMPT_STUDY["training"]["epochs"]
     assert 1 <= int(resumed.group(1)) < epochs
