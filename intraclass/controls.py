@@ -61,7 +61,8 @@ def pixel_layer(images: np.ndarray, mean: Sequence[float], std: Sequence[float])
 def control_verdicts(measures: pd.DataFrame) -> pd.DataFrame:
     """Per preactivation measure and control present in ``measures`` (the kept runs of measures.csv): how many
     runs have both values, the median trained and control values, the fraction of runs whose (oriented) trained
-    value beats the control, and the verdict "beats" (every run), "mostly" (more than half), or "does not beat"."""
+    value beats the control, and the verdict "beats" (every run), "mostly beats" (more than half), or "does not
+    beat"."""
     rows = []
     for m in measures_for(measures.columns, stage="preactivations"):
         for control in CONTROLS:
@@ -80,7 +81,7 @@ def control_verdicts(measures: pd.DataFrame) -> pd.DataFrame:
                     "trained_median": float(both[m.name].median()),
                     "control_median": float(both[column].median()),
                     "beaten_fraction": wins,
-                    "verdict": "beats" if wins == 1.0 else "mostly" if wins > 0.5 else "does not beat",
+                    "verdict": "beats" if wins == 1.0 else "mostly beats" if wins > 0.5 else "does not beat",
                 }
             )
     columns = ["measure", "control", "n_runs", "trained_median", "control_median", "beaten_fraction", "verdict"]

@@ -71,7 +71,7 @@ def _page(
         "Does each measure of the trained models beat what it scores where nothing was learned? Controls: "
         + "; ".join(f"*{name}*, {what}" for name, what in CONTROLS.items())
         + ". A run beats a control when its oriented value exceeds it; the verdict is *beats* when every kept run "
-        "does, *mostly* when more than half do, else *does not beat*."
+        "does, *mostly beats* when more than half do, else *does not beat*."
     )
     for experiment, frame in verdicts.items():
         out.append(_heading(markup, experiment, 3))

@@ -59,6 +59,6 @@ def test_control_verdicts_count_oriented_wins():
     assert verdicts.loc[("c3", "pixels"), "verdict"] == "does not beat"
     assert verdicts.loc[("c1", "shuffled"), "n_runs"] == 3
     assert verdicts.loc[("c1", "shuffled"), "beaten_fraction"] == pytest.approx(2 / 3)
-    assert verdicts.loc[("c1", "shuffled"), "verdict"] == "mostly"
+    assert verdicts.loc[("c1", "shuffled"), "verdict"] == "mostly beats"
     with pytest.raises(ValueError, match="unknown control"):
         control_column("c1", "random")
