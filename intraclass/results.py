@@ -56,5 +56,13 @@ def measures_table(
             row[control_column(measure.name, "pixels")] = pixels[datasets[run_id]].get(measure.name)
             row[control_column(measure.name, "shuffled")] = m.get("controls", {}).get("shuffled", {}).get(measure.name)
         rows.append(row)
-    values = pd.DataFrame(rows).dropna(axis=1, how="all")
-    return runs.merge(values, on="run_id", how="left", validate="one_to_one")
+    values = pd.DataFrame(rows)
+    # a measure the dataset cannot have (c1 without subclasses) leaves no column; a sharpness measure's at-bound
+    # flags stay, empty where no search hit a bound, so that "0 values at a bound" is stated rather than left out
+    kept = [c for c in values.columns if values[c].notna().any() or _flags_a_computed_measure(values, c)]
+    return runs.merge(values[kept], on="run_id", how="left", validate="one_to_one")
+
+
+def _flags_a_computed_measure(values: pd.DataFrame, column: str) -> bool:
+    measure = column.removesuffix("_at_bound")
+    return column != measure and measure in values.columns and values[measure].notna().any()
