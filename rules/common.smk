@@ -95,11 +95,12 @@ def run_outputs(name, run_ids=None):
     return expand(f"{RUN_DIR}/{name}", run_id=RUNS if run_ids is None else run_ids)
 
 
-def figure_files(name, experiment=True):
-    """A figure's PDF and PNG, both in the report under the figure's caption."""
+def figure_files(name, experiment=True, category=None):
+    """A figure's PDF and PNG, both in the report under the figure's caption (report/captions/<name up to "_">.rst)
+    and category (default: the paper's figure number, "Figure N" for "figN...")."""
     stem = f"{FIGURES}/{{experiment}}/{name}" if experiment else f"{FIGURES}/{name}"
     caption = f"{CAPTIONS}/{name.split('_')[0]}.rst"
-    category = f"Figure {name.split('_')[0][3:]}"
+    category = category or f"Figure {name.split('_')[0][3:]}"
     subcategory = "{experiment}" if experiment else None
     return {
         kind: report(f"{stem}.{kind}", caption=caption, category=category, subcategory=subcategory)

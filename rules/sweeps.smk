@@ -34,7 +34,7 @@ rule sweep_tables:
         sweeps=get_experiment_outputs("sweeps.json"),
         metrics=get_experiment_outputs("metrics.json"),  # each run's per-image test correctness
     output:
-        **figure_files("sweeps"),
+        **figure_files("sweeps", category="Sweeps"),
         table=report(
             f"{RESULTS}/sweeps/{{experiment}}.csv",
             caption=f"{CAPTIONS}/sweeps.rst",
