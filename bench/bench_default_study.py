@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from bench_dag import copy_tree  # the working tree as git would check it out (bench/ is on sys.path)
 
 GOAL_S = 180.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,20 +91,6 @@ SCRIPTS = {
     **{f"fig{n}": f"fig{n}" for n in ("2", "3", "4", "5", "6", "7", "8", "11")},
     "fig3_sharpness": "fig3_sharpness",
 }
-
-
-def copy_tree(target: Path) -> None:
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            (target / name).write_bytes((ROOT / name).read_bytes())
 
 
 def job_durations(log: str) -> dict[str, list[float]]:

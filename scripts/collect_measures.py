@@ -7,7 +7,7 @@ from intraclass.results import measures_table
 from intraclass.storage import read_json, write_csv
 
 log_to_file(snakemake.log[0])
-pixels = {read_json(path)["dataset"]: read_json(path)["measures"] for path in snakemake.input.pixels}
+pixels = {control["dataset"]: control["measures"] for control in map(read_json, snakemake.input.pixels)}
 table = measures_table(
     pd.read_csv(snakemake.input.runs),
     snakemake.params.run_ids,
