@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .kendall import TOTAL, granulated_kendall_intervals
+from .kendall import AXES, TOTAL, granulated_kendall_intervals
 from .registry import MEASURES
 from .storage import write_text
 
@@ -95,4 +95,4 @@ def _cell(row: Any, digits: int) -> str:
     if row.missing_reason:
         return f"n/a ({row.missing_reason})"
     interval = "" if pd.isna(row.lo) else f" [{row.lo:.{digits}f}, {row.hi:.{digits}f}]"
-    return f"{row.total:.{digits}f}{interval} ({row.n_axes}/8 axes)"
+    return f"{row.total:.{digits}f}{interval} ({row.n_axes}/{len(AXES)} axes)"
