@@ -26,6 +26,7 @@ __all__ = [
     "Measure",
     "PreactivationInputs",
     "compute_measures",
+    "label",
     "measure",
     "measures_for",
     "register",
@@ -100,6 +101,17 @@ def measure(name: str) -> Measure:
         return MEASURES[name]
     except KeyError:
         raise ValueError(f"unknown measure {name!r}; registered: {sorted(MEASURES)}") from None
+
+
+def label(name: str, style: Literal["markdown", "latex", "oriented_latex"] = "markdown") -> str:
+    """A column's label in a table or figure: the registered measure's Markdown, LaTeX or oriented LaTeX label, or,
+    for a column that is not a registered measure (a control, a swept variant), its name (escaped for LaTeX)."""
+    if name not in MEASURES:
+        from .tables import latex_text
+
+        return name if style == "markdown" else latex_text(name)
+    declared = MEASURES[name]
+    return {"markdown": declared.markdown, "latex": declared.latex, "oriented_latex": declared.oriented_latex}[style]
 
 
 def measures_for(
