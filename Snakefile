@@ -1,5 +1,15 @@
 # Intraclass clustering (ICLR 2021) reproduction: includes and targets only; each stage is a file in rules/.
+import os
+import shutil
+
+
 configfile: "config.yaml"
+
+
+# SLURM: the plugin's job-status queries go through profiles/slurm/bin's sacct/squeue, which correct the states
+# that plugin 2.8 would poll forever (see that folder's job-states); they pass every other call through.
+if shutil.which("squeue") and not os.environ["PATH"].startswith(f"{workflow.basedir}/profiles/slurm/bin:"):
+    os.environ["PATH"] = f"{workflow.basedir}/profiles/slurm/bin:{os.environ['PATH']}"
 
 
 include: "rules/common.smk"

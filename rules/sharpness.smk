@@ -6,9 +6,10 @@ rule sharpness:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.json",
         dataset=get_run_dataset,
-        # Not read: it connects sharpness to the run's extract -> measures chain in the DAG, so that the SLURM
-        # profile's `groups:` can send all three to the cluster as one job per model (only connected jobs group).
-        preactivations=f"{RUN_DIR}/preactivations.npz",
+        # Not read: it puts sharpness after the run's extract -> measures chain in the DAG, so that the SLURM
+        # profile's `groups:` sends all three to the cluster as one job per model (only connected jobs group)
+        # that runs them one after another (Snakemake sums the requests of a group's parallel jobs).
+        measures=f"{RUN_DIR}/measures.json",
     output:
         sharpness=f"{RUN_DIR}/sharpness.json",
     log:
