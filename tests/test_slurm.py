@@ -8,8 +8,8 @@ with tests/slurm/profile, as tests/slurm/README.md describes) and the official s
   bound, the training resumes from its checkpoint and ends with the weights of an uninterrupted run, and the
   study's other run is left alone.
 
-Snakemake runs with ``profiles/slurm/bin`` first on PATH, as the README says (the plugin's status query goes
-through its sacct/squeue wrappers).
+Nothing puts ``profiles/slurm/bin`` on PATH here: the Snakefile does, so the plugin's status query goes through
+its sacct/squeue wrappers as it does for a user.
 
 Without a running cluster the tests are skipped, or fail when ``INTRACLASS_REQUIRE_SLURM=1`` (``.ci/run``).
 The uninterrupted local reference runs start in the background (niced) as soon as the module's first test needs
@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -91,6 +92,7 @@ class ClusterRun:
         output_file: Path,
         profiles: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ):
         self.output_file = output_file
         self.workdir = workdir
@@ -100,10 +102,9 @@ class ClusterRun:
         self.slurm_jobs: dict[str, dict[str, str]] = {}
         with open(output_file, "w") as out:
             self.process = subprocess.Popen(
-                snakemake_command(*PROFILE_ARGS, *profiles, "--", *targets),
+                command or snakemake_command(*PROFILE_ARGS, *profiles, "--", *targets),
                 cwd=workdir,
-                # the profile's job-state wrappers first on PATH, as the README says
-                env={**os.environ, "PATH": f"{workdir / 'profiles/slurm/bin'}:{os.environ['PATH']}", **(env or {})},
+                env={**os.environ, **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -136,8 +137,9 @@ class ClusterRun:
             job_id, state, comment, workdir = line.strip().split("|", 3)
             self.slurm_jobs[job_id] = {"state": state, "comment": comment, "workdir": workdir}
 
-    def wait(self, timeout: float = CLUSTER_RUN_TIMEOUT) -> str:
-        """The output of the finished run; fails the test if it failed or did not end within ``timeout``."""
+    def wait(self, timeout: float = CLUSTER_RUN_TIMEOUT, succeed: bool = True) -> str:
+        """The output of the finished run; fails the test if it did not end within ``timeout`` or, unless
+        ``succeed`` is False, if it failed."""
         while self.process.poll() is None:
             if self.elapsed > timeout:
                 self.stop()
@@ -145,7 +147,8 @@ class ClusterRun:
             self.poll_slurm()
             time.sleep(2)
         self.poll_slurm()
-        assert self.process.returncode == 0, f"snakemake on SLURM failed:\n{self.output}"
+        if succeed:
+            assert self.process.returncode == 0, f"snakemake on SLURM failed:\n{self.output}"
         return self.output
 
     def stop(self) -> None:
@@ -337,7 +340,7 @@ def test_tiny_study_on_slurm_equals_local_run(workdirs, local_runs, capsys, tmp_
     # With the profile's grouping, a model's extract, measures and sharpness went to the cluster as one job.
     profile = yaml.safe_load((work / "profiles/slurm/config.yaml").read_text())
     rules = [submitted_rule(log) for _, _, log in submitted]
-    per_model = {"extract", "measures", "sharpness", "sweeps", "extract_snapshots", "measures_snapshots"}
+    per_model = {"extract", "measures", "sharpness", "extract_snapshots", "measures_snapshots"}
     assert set(profile["groups"]) == per_model and set(profile["groups"].values()) == {"models"}
     group_jobs = [rule for rule in rules if rule.startswith("group_")]
     assert not {"rule_extract", "rule_measures", "rule_sharpness"} & set(rules), rules
@@ -562,3 +565,150 @@ def test_failed_training_job_resumes_from_its_checkpoint(
 
     # Only that run was recomputed: the other run's files were not touched.
     assert file_mtimes(kept, kept_log) == kept_before
+
+
+# ------------------------------------------------------------------------------ the whole study, as the README says
+
+README_STUDY = "my-study.yaml"  # the study file the README's test-cluster command names
+
+
+def readme_test_cluster_command() -> list[str]:
+    """The snakemake line of the README's test-cluster block (section "On a SLURM cluster"), as written."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## On a SLURM cluster") :]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    lines = [line for block in blocks for line in block.splitlines() if "tests/slurm/profile" in line]
+    assert len(lines) == 1, f"expected one snakemake line with tests/slurm/profile in the README: {lines}"
+    words = lines[0].split("#")[0].split()
+    assert words[0] == "snakemake" and words[-2:] == ["--configfile", README_STUDY], words
+    return snakemake_command(*words[1:])
+
+
+def node_capacity() -> tuple[int, int]:
+    """CPUs and memory (MB) of the test cluster's node."""
+    cpus, memory = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True).stdout.split()
+    return int(cpus), int(memory)
+
+
+def requested(job_id: str) -> dict[str, str]:
+    """What a job asked SLURM for, from accounting: CPUs, memory, time limit."""
+    line = subprocess.run(
+        ["sacct", "-j", job_id, "-X", "-n", "-P", "-o", "ReqCPUS,ReqMem,Timelimit"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    cpus, memory, limit = line.split("|")
+    return {"cpus": cpus, "mem": memory, "time": limit}
+
+
+def test_whole_study_on_slurm_as_the_readme_says(capsys, tmp_path_factory, slurm_cluster):
+    """`all` (tables, figures, criteria, sweeps, summary) of the tiny study through the profile, with the README's
+    command: a training job is cancelled mid-run (retried), the group jobs ask no more than one rule of theirs
+    does (and no more than the node has), every job goes to SLURM once, and a second run does nothing."""
+    work = copy_workflow(tmp_path_factory.mktemp("readme"))
+    write_config(work / README_STUDY, TINY_STUDY)
+    command = readme_test_cluster_command()
+    out = tmp_path_factory.mktemp("readme-out")
+    with ClusterRun(work, (), out / "first.out", command=command) as run:
+        cancelled = None
+        while cancelled is None:
+            assert run.process.poll() is None, f"snakemake ended before a training job ran:\n{run.output}"
+            assert run.elapsed < CLUSTER_RUN_TIMEOUT, f"no training job running:\n{run.output}"
+            trains = [s for _, s, log in submissions(run.output) if "/rule_train/" in log]
+            cancelled = next((s for s in trains if squeue_state(s).startswith("RUNNING|")), None)
+            time.sleep(0.5)
+        subprocess.run(["scancel", cancelled], check=True)
+        output = run.wait()
+        first_s = run.elapsed
+
+    results = work / "results" / TINY_STUDY["study"]
+    assert (results / "summary.rst").is_file()
+    assert list((results / "figures").glob("*/sweeps.png")), sorted((results / "figures").rglob("*"))
+    submitted = submissions(output)
+    logs = [log for _, _, log in submitted]
+    assert f"SLURM-job '{cancelled}' failed" in output, output
+    # every job went to SLURM once, but the cancelled training, which went twice
+    retried = [log for log in logs if logs.count(log) > 1]
+    assert len(retried) == 2 and retried[0] == next(log for _, s, log in submitted if s == cancelled), retried
+    counts = Counter(submitted_rule(log) for log in dict.fromkeys(logs))
+    n_runs = len(pd.read_csv(results / "runs.csv"))
+    # one group per run, one per followed run (the 3 of the 3-run experiment) for its snapshots
+    assert counts == {
+        "rule_train": n_runs,
+        "rule_sweeps": n_runs,
+        "group_models_extract_measures_sharpness": n_runs,
+        "group_models_extract_snapshots_measures_snapshots": 3,
+    }, counts
+
+    # A group job runs its rules one after another: it asks what its largest rule asks, for the sum of the
+    # rules' runtimes (extract 60 + measures 30 + sharpness, config's sharpness_runtime_min, in minutes).
+    node_cpus, node_mb = node_capacity()
+    sharpness_min = yaml.safe_load((work / "schemas/config.schema.yaml").read_text())["properties"][
+        "sharpness_runtime_min"
+    ]["default"]
+    runtimes = {
+        "group_models_extract_measures_sharpness": 60 + 30 + sharpness_min,
+        "group_models_extract_snapshots_measures_snapshots": 60 + 30,
+    }
+    requests = {s: (submitted_rule(log), requested(s)) for _, s, log in submitted if submitted_rule(log) in runtimes}
+    for job_id, (group, request) in requests.items():
+        assert int(request["cpus"]) == 1 <= node_cpus, (job_id, request)
+        assert request["mem"] == "8000M" and 8000 <= node_mb, (job_id, request)
+        hours, minutes, _ = map(int, request["time"].split(":"))
+        assert hours * 60 + minutes == runtimes[group], (job_id, group, request)
+    show(
+        capsys,
+        f"the README's command on the tiny study, `all` ({first_s:.0f} s, SLURM job {cancelled} cancelled)",
+        [f"SLURM jobs: {len(submitted)} ({counts})"] + [f"group job {s}: {r}" for s, r in requests.items()],
+    )
+
+    with ClusterRun(work, (), out / "second.out", command=command) as rerun:
+        output = rerun.wait()
+    assert not submissions(output) and "Nothing to be done" in output, output
+
+
+def test_job_slurm_can_never_start_is_reported_failed(workdirs, tmp_path, slurm_cluster):
+    """A training job that asks more CPUs than any node has stays PENDING (PartitionConfig) for SLURM; the status
+    query reports it FAILED and cancels it, and the run ends (failed) instead of polling forever."""
+    node_cpus, _ = node_capacity()
+    overlay = yaml.safe_load((ROOT / "tests/slurm/profile/config.yaml").read_text())
+    overlay["set-resources"]["train"]["cpus_per_task"] = node_cpus + 1
+    profile = tmp_path / "too-big"
+    profile.mkdir()
+    write_config(profile / "config.yaml", overlay)
+    work = copy_workflow(tmp_path / "work")
+    write_config(work / "config.yaml", PREEMPT_STUDY)
+    targets = ("--retries", "0", "--", PREEMPT_TARGETS[0])
+    with ClusterRun(work, targets, tmp_path / "snakemake.out", ("--profile", str(profile))) as run:
+        output = run.wait(timeout=240, succeed=False)
+    assert run.process.returncode != 0, output
+    (job_id,) = [s for _, s, _ in submissions(output)]
+    assert f"SLURM-job '{job_id}' failed" in output, output
+    assert run.slurm_jobs[job_id]["state"] == "CANCELLED", run.slurm_jobs
+
+
+def test_accounting_outage_is_survived(workdirs, local_runs, tmp_path):
+    """slurmdbd stops for 60 s while a training runs (sacct fails: the status query is answered by squeue): the
+    run completes, with one SLURM job per training."""
+    local_runs.wait(workdirs["preempt"])
+    work = tmp_path / "work"
+    shutil.copytree(workdirs["preempt"], work, symlinks=True)
+    run_dir = work / PREEMPT_RUNS / PREEMPTED
+    for path in (run_dir / "model.pt", run_dir / "metrics.json", run_dir / "snapshots"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    dbd_pid = Path("/run/slurm-test/slurmdbd.pid")
+    with ClusterRun(work, PREEMPT_TARGETS, tmp_path / "snakemake.out") as run:
+        while not (run_dir / "checkpoint.pt").exists():
+            assert run.process.poll() is None, f"snakemake ended before the outage:\n{run.output}"
+            assert run.elapsed < 180, f"no checkpoint after 180 s:\n{run.output}"
+            time.sleep(0.1)
+        os.kill(int(dbd_pid.read_text()), signal.SIGTERM)
+        try:
+            time.sleep(60)
+            assert subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True).returncode != 0
+        finally:
+            subprocess.run(["bash", str(CLUSTER_SH), "start"], check=True, capture_output=True)
+        output = run.wait(FAULT_RUN_TIMEOUT)
+    assert len(submissions(output)) == 1, output
+    assert (run_dir / "metrics.json").is_file()
