@@ -633,10 +633,11 @@ def test_whole_study_on_slurm_as_the_readme_says(capsys, tmp_path_factory, slurm
     assert len(retried) == 2 and retried[0] == next(log for _, s, log in submitted if s == cancelled), retried
     counts = Counter(submitted_rule(log) for log in dict.fromkeys(logs))
     n_runs = len(pd.read_csv(results / "runs.csv"))
-    # one group per run, one per followed run (the 3 of the 3-run experiment) for its snapshots
+    # one group per run, one per followed run (the 3 of the 3-run experiment) for its snapshots, and a sweeps job
+    # per run of a rankable experiment
     assert counts == {
         "rule_train": n_runs,
-        "rule_sweeps": n_runs,
+        "rule_sweeps": len(list(results.glob("runs/*/sweeps.json"))),
         "group_models_extract_measures_sharpness": n_runs,
         "group_models_extract_snapshots_measures_snapshots": 3,
     }, counts
