@@ -607,6 +607,7 @@ def test_whole_study_on_slurm_as_the_readme_says(capsys, tmp_path_factory, slurm
     command: a training job is cancelled mid-run (retried), the group jobs ask no more than one rule of theirs
     does (and no more than the node has), every job goes to SLURM once, and a second run does nothing."""
     work = copy_workflow(tmp_path_factory.mktemp("readme"))
+    shutil.copytree(ROOT / "tests/slurm", work / "tests/slurm")  # a checkout has it; the workflow copy does not
     write_config(work / README_STUDY, TINY_STUDY)
     command = readme_test_cluster_command()
     out = tmp_path_factory.mktemp("readme-out")
