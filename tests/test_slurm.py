@@ -714,3 +714,26 @@ def test_accounting_outage_is_survived(workdirs, local_runs, tmp_path):
         output = run.wait(FAULT_RUN_TIMEOUT)
     assert len(submissions(output)) == 1, output
     assert (run_dir / "metrics.json").is_file()
+
+
+def test_sigterm_ends_the_run_after_its_running_jobs(workdirs, local_runs, tmp_path):
+    """SIGTERM (Snakemake's graceful stop) while a training runs: nothing new is submitted, the training finishes
+    and is kept, and Snakemake exits."""
+    local_runs.wait(workdirs["preempt"])
+    work = tmp_path / "work"
+    shutil.copytree(workdirs["preempt"], work, symlinks=True)
+    run_dir = work / PREEMPT_RUNS / PREEMPTED
+    for path in (run_dir / "model.pt", run_dir / "metrics.json", run_dir / "snapshots"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    targets = (*PREEMPT_TARGETS, f"{PREEMPT_RUNS}/{PREEMPTED}/measures.json")  # more work after the training
+    with ClusterRun(work, targets, tmp_path / "snakemake.out") as run:
+        while not (run_dir / "checkpoint.pt").exists():
+            assert run.process.poll() is None, f"snakemake ended before SIGTERM:\n{run.output}"
+            assert run.elapsed < 180, f"no checkpoint after 180 s:\n{run.output}"
+            time.sleep(0.1)
+        run.process.send_signal(signal.SIGTERM)
+        output = run.wait(FAULT_RUN_TIMEOUT, succeed=False)
+    assert [submitted_rule(log) for _, _, log in submissions(output)] == ["rule_train"], output
+    assert "Will exit after finishing currently running jobs" in output, output
+    assert (run_dir / "metrics.json").is_file() and not (run_dir / "measures.json").exists()
+    assert_same_weights(run_dir / "model.pt", workdirs["preempt"] / PREEMPT_RUNS / PREEMPTED / "model.pt")
