@@ -60,7 +60,6 @@ def test_a_registered_toy_measure_reaches_measures_csv_kendall_and_fig3(tmp_path
     workdir = copy_workflow(tmp_path / "workflow")
     package = tmp_path / "package"
     shutil.copytree(ROOT / "intraclass", package / "intraclass", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "schemas", package / "schemas")  # the sharpness constants' ranges live there
     with open(package / "intraclass/registry.py", "a") as registry:  # the one edit: a declaration
         registry.write(TOY)
     study = {
