@@ -1,9 +1,9 @@
 """A study's config: validated against the config schema shipped with the package, with the schema's defaults.
 
-The schema (``intraclass/schemas/config.schema.yaml``, package data; the workflow's ``schemas/`` links to it) is the
-one place where every key's range and default is written. :func:`resolve_config` is the one function that applies
-those defaults: the workflow calls it on the study it reads (``config.yaml`` when no ``--configfile`` is given, else
-the given files alone), so what a study leaves out comes from the schema and never from another study.
+The schema (``intraclass/schemas/config.schema.yaml``, package data, the workflow's too) is the one place where every
+key's range and default is written. :func:`resolve_config` is the one function that applies those defaults: the
+workflow calls it on the study it reads (``config.yaml`` when no ``--configfile`` is given, else the given files
+alone), so what a study leaves out comes from the schema and never from another study.
 """
 
 from __future__ import annotations
