@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from intraclass.activations import extract_preactivations, recorded_outputs, site_names
 from intraclass.data import DatasetArrays
@@ -36,6 +37,8 @@ if "complexity" in snakemake.output.keys():
     (model, logits), (initial, _) = loaded[final], loaded[untrained]
     history = read_json(snakemake.input.metrics)["history"]
     inputs = ModelInputs(model, initial, logits, data.y_train, history, tuple(data.x_train.shape[1:]))
-    values = {name: None if np.isnan(value) else value for name, value in compute_measures(inputs).items()}
+    with threadpool_limits(snakemake.threads):  # BLAS threads beyond the job's cores slow the norms down
+        computed = compute_measures(inputs)
+    values = {name: None if np.isnan(value) else value for name, value in computed.items()}
     write_json(snakemake.output.complexity, {"measures": values, "reasons": inputs.reasons})
     logging.info("model-stage measures: %s; undefined: %s", values, inputs.reasons)
