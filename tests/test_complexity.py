@@ -28,14 +28,14 @@ def test_norm_measures_equal_their_definitions_with_numpy_svd():
     frobenius = np.array([np.linalg.norm(w, "fro") for w in weights])
     assert cx.param_norm(weights) == pytest.approx(np.sum(frobenius**2), rel=1e-12)
     assert cx.frobenius_distance(weights, initial) == pytest.approx(
-        sum(np.linalg.norm(w - w0, "fro") ** 2 for w, w0 in zip(weights, initial)), rel=1e-12
+        sum(np.linalg.norm(w - w0, "fro") ** 2 for w, w0 in zip(weights, initial, strict=True)), rel=1e-12
     )
     assert cx.log_product_of_spectral_norms(weights) == pytest.approx(np.log(np.prod(spectral**2)), rel=1e-10)
     assert cx.log_sum_of_spectral_norms(weights) == pytest.approx(np.log(3 * np.prod(spectral**2) ** (1 / 3)))
     assert cx.log_product_of_frobenius_norms(weights) == pytest.approx(np.log(np.prod(frobenius**2)), rel=1e-10)
     assert cx.log_sum_of_frobenius_norms(weights) == pytest.approx(np.log(3 * np.prod(frobenius**2) ** (1 / 3)))
     assert cx.spectral_distance(weights, initial) == pytest.approx(
-        sum(_svd_norm(w - w0) ** 2 for w, w0 in zip(weights, initial)), rel=1e-10
+        sum(_svd_norm(w - w0) ** 2 for w, w0 in zip(weights, initial, strict=True)), rel=1e-10
     )
     assert cx.frobenius_distance(weights, weights) == 0.0
     # a rank-one matrix: spectral norm = Frobenius norm = |u| |v|
