@@ -96,10 +96,21 @@ def test_a_registered_toy_measure_reaches_measures_csv_kendall_and_fig3(tmp_path
     write_config(workdir / "config.yaml", study)
     env = {**os.environ, "PYTHONPATH": str(package)}
     targets = ["results/toy/measures.csv", "results/toy/kendall/digits-coarse_vgg.csv", "results/toy/figures/fig3.png"]
+    targets.append("results/toy/leaderboard/digits-coarse_vgg.md")
     snakemake(workdir, *targets, env=env)
     measures = pd.read_csv(workdir / "results/toy/measures.csv")
     assert {"toy", "toy_untrained", "toy_pixels"} <= set(measures.columns) and measures["toy"].notna().all()
     assert (measures["toy_layers"] == 9).all()  # VGG-9: 8 convolutions and the head
+    # the field's measures defined for any trained model (the margin bounds need a positive margin, the optimization
+    # measures a cross-entropy of 0.1: after 1 epoch they may be undefined, with their reason in complexity.json)
+    always = ["param_norm", "fro_dist", "log_prod_of_spec", "log_sum_of_spec", "log_prod_of_fro", "log_sum_of_fro",
+              "dist_spec_init", "path_norm", "margin"]  # fmt: skip
+    assert measures[always].notna().all().all() and (measures["fro_dist"] > 0).all()
+    complexity = pd.read_json(workdir / f"results/toy/runs/{measures.run_id[0]}/complexity.json", typ="series")
+    assert "steps" in complexity["reasons"]["steps_to_ce"] or complexity["measures"]["steps_to_ce"] is not None
+    board = pd.read_csv(workdir / "results/toy/leaderboard/digits-coarse_vgg.csv")
+    assert set(always) | {"c3", "toy", "toy_layers"} <= set(board.measure)
+    assert board.total.dropna().is_monotonic_decreasing and board.columns.tolist()[-2:] == ["cmi_k", "sign_error"]
     table = pd.read_csv(workdir / "results/toy/kendall/digits-coarse_vgg.csv")
     toy = table[table.measure == "toy"].set_index("cell")
     assert toy.loc["learning_rate", "n_pairs"] == 3 and np.isfinite(toy.loc["total", "value"])
