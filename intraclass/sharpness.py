@@ -89,10 +89,11 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from intraclass.config import SCHEMA_RESOURCE, config_schema
+from .config import SCHEMA_RESOURCE, config_schema
+from .registry import measures_for
 
-MEASURES: tuple[str, ...] = ("sigma_p", "sigma_pp", "alpha_p", "alpha_pp")
-"""Measure names: ``_p`` is primed ('), ``_pp`` double-primed ('')."""
+MEASURES: tuple[str, ...] = tuple(m.name.removeprefix("inv_") for m in measures_for(stage="sharpness"))
+"""Measure names as the registry declares them, without ``inv_``: ``_p`` is primed ('), ``_pp`` double-primed ('')."""
 
 VARIANTS: tuple[str, ...] = ("p", "pp")
 KERNEL_MODULES: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)

@@ -231,6 +231,7 @@ def trained_targets(wildcards):
         if selection.rankable(kept):
             targets.append(f"{FIGURES}/{experiment}/fig4.png")
             targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
+            targets.append(f"{RESULTS}/leaderboard/{experiment}.md")
             targets.append(f"{FIGURES}/{experiment}/sweeps.png")
         if not selection.followed_runs(runs, MIN_TRAIN_ACC):
             continue
