@@ -2,8 +2,11 @@
 import os
 import shutil
 
+# config.yaml, the default study, is read only when no --configfile is given: a study file stands alone, and what it
+# leaves out takes the schema's documented defaults (rules/common.smk), never the default study's shortcuts.
+if not workflow.overwrite_configfiles:
 
-configfile: "config.yaml"
+    configfile: "config.yaml"
 
 
 # SLURM: the plugin's job-status queries go through profiles/slurm/bin's sacct/squeue, which correct the states
@@ -20,6 +23,7 @@ include: "rules/sharpness.smk"
 include: "rules/kendall.smk"
 include: "rules/paper.smk"
 include: "rules/criteria.smk"
+include: "rules/leaderboard.smk"
 include: "rules/sweeps.smk"
 include: "rules/report.smk"
 include: "rules/figures.smk"

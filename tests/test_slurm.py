@@ -646,7 +646,7 @@ def test_whole_study_on_slurm_as_the_readme_says(capsys, tmp_path_factory, slurm
     # A group job runs its rules one after another: it asks what its largest rule asks, for the sum of the
     # rules' runtimes (extract 60 + measures 30 + sharpness, config's sharpness_runtime_min, in minutes).
     node_cpus, node_mb = node_capacity()
-    sharpness_min = yaml.safe_load((work / "schemas/config.schema.yaml").read_text())["properties"][
+    sharpness_min = yaml.safe_load((ROOT / "intraclass/schemas/config.schema.yaml").read_text())["properties"][
         "sharpness_runtime_min"
     ]["default"]
     runtimes = {
