@@ -586,7 +586,8 @@ def readme_test_cluster_command() -> list[str]:
 
 def node_capacity() -> tuple[int, int]:
     """CPUs and memory (MB) of the test cluster's node."""
-    cpus, memory = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True).stdout.split()
+    listing = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True).stdout
+    cpus, memory = listing.splitlines()[0].split()  # one line per partition of the node
     return int(cpus), int(memory)
 
 
@@ -670,7 +671,7 @@ def test_whole_study_on_slurm_as_the_readme_says(capsys, tmp_path_factory, slurm
     assert not submissions(output) and "Nothing to be done" in output, output
 
 
-def test_job_slurm_can_never_start_is_reported_failed(workdirs, tmp_path, slurm_cluster):
+def test_job_slurm_can_never_start_is_reported_failed(tmp_path, slurm_cluster):
     """A training job that asks more CPUs than any node has stays PENDING (PartitionConfig) for SLURM; the status
     query reports it FAILED and cancels it, and the run ends (failed) instead of polling forever."""
     node_cpus, _ = node_capacity()
@@ -679,7 +680,9 @@ def test_job_slurm_can_never_start_is_reported_failed(workdirs, tmp_path, slurm_
     profile = tmp_path / "too-big"
     profile.mkdir()
     write_config(profile / "config.yaml", overlay)
-    work = copy_workflow(tmp_path / "work")
+    work = tmp_path / "work"
+    work.mkdir()
+    copy_workflow(work)
     write_config(work / "config.yaml", PREEMPT_STUDY)
     targets = ("--retries", "0", "--", PREEMPT_TARGETS[0])
     with ClusterRun(work, targets, tmp_path / "snakemake.out", ("--profile", str(profile))) as run:
