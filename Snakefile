@@ -1,6 +1,5 @@
 # Intraclass clustering (ICLR 2021) reproduction: includes and targets only; each stage is a file in rules/.
-import os
-import shutil
+from intraclass.slurm import put_job_state_wrappers_first
 
 # config.yaml, the default study, is read only when no --configfile is given: a study file stands alone, and what it
 # leaves out takes the schema's documented defaults (rules/common.smk), never the default study's shortcuts.
@@ -9,10 +8,8 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-# SLURM: the plugin's job-status queries go through profiles/slurm/bin's sacct/squeue, which correct the states
-# that plugin 2.8 would poll forever (see that folder's job-states); they pass every other call through.
-if shutil.which("squeue") and not os.environ["PATH"].startswith(f"{workflow.basedir}/profiles/slurm/bin:"):
-    os.environ["PATH"] = f"{workflow.basedir}/profiles/slurm/bin:{os.environ['PATH']}"
+# SLURM: the plugin's job-status queries go through profiles/slurm/bin's sacct/squeue (intraclass.slurm).
+put_job_state_wrappers_first(workflow.basedir)
 
 
 include: "rules/common.smk"
