@@ -684,8 +684,8 @@ def test_job_slurm_can_never_start_is_reported_failed(tmp_path, slurm_cluster):
     work.mkdir()
     copy_workflow(work)
     write_config(work / "config.yaml", PREEMPT_STUDY)
-    targets = ("--retries", "0", "--", PREEMPT_TARGETS[0])
-    with ClusterRun(work, targets, tmp_path / "snakemake.out", ("--profile", str(profile))) as run:
+    options = ("--profile", str(profile), "--retries", "0")
+    with ClusterRun(work, PREEMPT_TARGETS[:1], tmp_path / "snakemake.out", options) as run:
         output = run.wait(timeout=240, succeed=False)
     assert run.process.returncode != 0, output
     (job_id,) = [s for _, s, _ in submissions(output)]
