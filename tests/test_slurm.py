@@ -628,12 +628,12 @@ def test_whole_study_on_slurm_as_the_readme_says(capsys, tmp_path_factory, slurm
     assert (results / "summary.rst").is_file()
     assert list((results / "figures").glob("*/sweeps.png")), sorted((results / "figures").rglob("*"))
     submitted = submissions(output)
-    logs = [log for _, _, log in submitted]
     assert f"SLURM-job '{cancelled}' failed" in output, output
-    # every job went to SLURM once, but the cancelled training, which went twice
-    retried = [log for log in logs if logs.count(log) > 1]
-    assert len(retried) == 2 and retried[0] == next(log for _, s, log in submitted if s == cancelled), retried
-    counts = Counter(submitted_rule(log) for log in dict.fromkeys(logs))
+    # every job went to SLURM once, but the cancelled training, which went twice (same Snakemake job id)
+    jobs = [job for job, _, _ in submitted]
+    (retried,) = [job for job, slurm_id, _ in submitted if slurm_id == cancelled]
+    assert [job for job in jobs if jobs.count(job) > 1] == [retried, retried], submitted
+    counts = Counter(submitted_rule(log) for log in {job: log for job, _, log in submitted}.values())
     n_runs = len(pd.read_csv(results / "runs.csv"))
     # one group per run, one per followed run (the 3 of the 3-run experiment) for its snapshots, and a sweeps job
     # per run of a rankable experiment
