@@ -10,12 +10,12 @@ from intraclass.kendall import kendall_interval_table, write_kendall_interval_ta
 from intraclass.logs import log_to_file
 from intraclass.registry import MEASURES, measures_for
 from intraclass.results import at_bound_column
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 from intraclass.storage import read_json, write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-kept, excluded = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc)
+kept, excluded = split_runs(measures, snakemake.params.run_ids)
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
 table = kendall_interval_table(
     kept,
