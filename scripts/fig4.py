@@ -2,8 +2,9 @@
 
 import pandas as pd
 
+from intraclass.figure_data import kendall_over_k, log_k_grid, subclasses_per_class
 from intraclass.logs import log_to_file
-from intraclass.plots import fig4_kendall_vs_k, kendall_over_k, log_k_grid, save_figure, subclasses_per_class
+from intraclass.plots import fig4_kendall_vs_k, save_figure
 from intraclass.selection import split_runs
 from intraclass.storage import read_json
 

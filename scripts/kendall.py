@@ -17,10 +17,12 @@ log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
 kept, excluded = split_runs(measures, snakemake.params.run_ids)
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
+# rows aligned with kept; no kept run leaves nothing to resample (every cell n/a, "no fitted model")
+correct = correctness_matrix([metrics[run_id] for run_id in kept.run_id]) if len(kept) else None
 table = kendall_interval_table(
     kept,
     [m.name for m in measures_for(measures.columns)],
-    correct=correctness_matrix([metrics[run_id] for run_id in kept.run_id]),  # rows aligned with kept
+    correct=correct,
     n_resamples=snakemake.params.n_resamples,
     seed=snakemake.params.seed,
     confidence=snakemake.params.confidence,
