@@ -19,9 +19,10 @@ kept, excluded = split_runs(measures, snakemake.params.run_ids)
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
 # rows aligned with kept; no kept run leaves nothing to resample (every cell n/a, "no fitted model")
 correct = correctness_matrix([metrics[run_id] for run_id in kept.run_id]) if len(kept) else None
+names = [m.name for m in measures_for(measures.columns)] or list(MEASURES)  # none measured (all diverged): all n/a
 table = kendall_interval_table(
     kept,
-    [m.name for m in measures_for(measures.columns)],
+    names,
     correct=correct,
     n_resamples=snakemake.params.n_resamples,
     seed=snakemake.params.seed,
