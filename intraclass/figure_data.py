@@ -56,7 +56,7 @@ def kendall_over_k(
 
     For each k, ``measures_df[measure]`` is replaced by ``summaries_by_run_id[run_id]["k_curve"][measure][k - 1]``
     and :func:`intraclass.kendall.granulated_kendall` is called. ``measures_df`` should hold the kept models
-    (:func:`intraclass.selection.select_runs`) of one experiment. Returns (ks, totals) as arrays; a missing total
+    (:func:`intraclass.selection.split_runs`) of one experiment. Returns (ks, totals) as arrays; a missing total
     (no axis with a group) is NaN. ValueError if a run has no summary, no curve for ``measure``, or fewer than
     max(ks) neurons.
     """

@@ -314,7 +314,7 @@ def fig3_measure_vs_accuracy(
     Parameters
     ----------
     selection : Selection
-        Every run of the study split into kept and excluded (:func:`intraclass.selection.select_runs` of
+        Every run of the study split into kept and excluded (:func:`intraclass.selection.split_runs` of
         measures.csv): kept runs are filled points, excluded runs (with a finite value) hollow ones.
     kendall_tables : mapping of experiment name to DataFrame
         Each experiment's granulated-Kendall table (:func:`intraclass.kendall.kendall_interval_table`, or its CSV
@@ -794,7 +794,7 @@ def fig7_selective_neuron_over_epochs(
 def fig8_accuracy_histogram(selection: Selection, bins: int = 20) -> Figure:
     """Fig. 8: histogram of the kept runs' test accuracies (%), one panel per experiment ((dataset, arch), sorted).
 
-    ``selection`` is :func:`intraclass.selection.select_runs` of the study's runs; each panel's title counts the
+    ``selection`` is :func:`intraclass.selection.split_runs` of the study's runs; each panel's title counts the
     experiment's kept and excluded runs (the excluded are not drawn). An experiment with fewer than
     :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data"; ValueError if none has that many.
     """

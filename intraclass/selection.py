@@ -267,6 +267,7 @@ KINDS: dict[str, Kind] = {
     "cmi": Kind("experiment", "criteria/{experiment}_cmi.md", (_can_rank,)),
     "sign_error": Kind("experiment", "criteria/{experiment}_sign_error.md", (_can_rank,)),
     "sweeps": Kind("experiment", "figures/{experiment}/sweeps.png", (_can_rank,)),
+    "leaderboard": Kind("experiment", "leaderboard/{experiment}.md", (_can_rank,)),
     "fig2": Kind("experiment", "figures/{experiment}/fig2.png", (_can_follow,)),
     "fig6": Kind("experiment", "figures/{experiment}/fig6.png", (_has_snapshots, _can_follow)),
     "fig7": Kind("experiment", "figures/{experiment}/fig7.png", (_has_subclasses, _has_snapshots, _can_follow)),

@@ -31,7 +31,7 @@ def front_page(
     """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``).
 
     ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
-    (:func:`intraclass.selection.select_runs`); ``tables`` the formatted Kendall cells of each experiment
+    (:func:`intraclass.selection.split_runs`); ``tables`` the formatted Kendall cells of each experiment
     (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
     :func:`intraclass.controls.control_verdicts` of each experiment's kept runs; ``skipped`` the tables and figures
     the study cannot have, with the reason (:func:`intraclass.selection.plan_products`).
