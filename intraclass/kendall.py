@@ -70,8 +70,8 @@ import pandas as pd
 
 from .columns import as_bool, require_columns
 from .grid import HYPERPARAMETERS
-from .registry import MEASURES
-from .storage import write_text
+from .registry import MEASURES, label
+from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, latex_text, markdown_table, number, write_table
 
 __all__ = [
     "AXES",
@@ -103,8 +103,6 @@ Ties = Literal["spec", "authors"]
 RESAMPLE_SOURCES = ("test_images", "seeds")
 MIN_PAIRS = 3  # a cell on fewer model pairs is flagged (SPEC §11)
 INTERVAL_COLUMNS = ("value", "lo", "hi", "n_groups", "n_pairs", "n_axes", "few_pairs", "n_resamples", "missing_reason")
-MISSING_MARKDOWN = "n/a"
-MISSING_LATEX = "--"
 FEW_PAIRS_MARKDOWN = "†"
 FEW_PAIRS_LATEX = "$^\\dagger$"
 NO_GROUP = "no group with 2 values of the axis"
@@ -360,31 +358,22 @@ def write_kendall_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digi
     unknown = [c for c in table.columns if c not in CELLS]
     if unknown:
         raise ValueError(f"write_kendall_tables: unexpected column(s) {unknown}; expected {list(CELLS)}")
-    csv_path, md_path, tex_path = _paths(stem)
-    csv = table.copy()
-    csv.index.name = "measure"
-    write_text(csv_path, csv.to_csv(na_rep=""))
-    cells = table.apply(lambda col: col.map(lambda v: MISSING_MARKDOWN if pd.isna(v) else _number(v, digits)))
-    write_text(md_path, _markdown_grid(cells.astype(object)) + "\n")
-    cells = table.apply(lambda col: col.map(lambda v: MISSING_LATEX if pd.isna(v) else _number(v, digits)))
-    write_text(tex_path, "\n".join(_latex_grid(cells.astype(object))) + "\n")
-    return [csv_path, md_path, tex_path]
+    markdown = _markdown_grid(table.map(lambda v: number(v, digits)))
+    latex = _latex_grid(table.map(lambda v: number(v, digits, MISSING_LATEX)))
+    return write_table(stem, table.rename_axis("measure"), markdown, latex)
 
 
 def interval_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     """A :func:`kendall_interval_table` as Markdown: a row per measure, a column per axis and the total, cells
     ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/8 axes)`` after a total
     over fewer than 8 axes; ``n/a (reason)``), then a legend."""
-    wide = interval_cells(table, digits, latex=False)
-    return "\n".join([_markdown_grid(wide), "", *_legend(table, latex=False)]) + "\n"
+    return _markdown_grid(interval_cells(table, digits, latex=False), _legend(table, latex=False))
 
 
 def interval_latex(table: pd.DataFrame, digits: int = 2) -> str:
     """A :func:`kendall_interval_table` as a booktabs tabular (cells as :func:`interval_markdown`, a letter after
     ``n/a`` for its reason), then the legend in ``\\footnotesize``."""
-    wide = interval_cells(table, digits, latex=True)
-    legend = _legend(table, latex=True)
-    return "\n".join([*_latex_grid(wide), "", "\\par\\smallskip{\\footnotesize", *legend, "}"]) + "\n"
+    return _latex_grid(interval_cells(table, digits, latex=True), _legend(table, latex=True))
 
 
 def read_kendall_interval_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -402,11 +391,7 @@ def write_kendall_interval_tables(table: pd.DataFrame, stem: str | os.PathLike[s
     :data:`INTERVAL_COLUMNS` in columns, missing numbers empty), ``<stem>.md`` (:func:`interval_markdown`) and
     ``<stem>.tex`` (:func:`interval_latex`), each atomically. Returns the three paths."""
     _check_interval_table(table)
-    csv_path, md_path, tex_path = _paths(stem)
-    write_text(csv_path, table.to_csv(na_rep=""))
-    write_text(md_path, interval_markdown(table, digits))
-    write_text(tex_path, interval_latex(table, digits))
-    return [csv_path, md_path, tex_path]
+    return write_table(stem, table, interval_markdown(table, digits), interval_latex(table, digits))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -716,17 +701,6 @@ def _check_interval_table(table: pd.DataFrame) -> None:
 # private helpers: formatting
 
 
-def _paths(stem: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    stem = Path(stem)
-    csv_path, md_path, tex_path = (stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex"))
-    return csv_path, md_path, tex_path
-
-
-def _number(value: float, digits: int) -> str:
-    """``value`` rounded to ``digits`` decimals, never "-0.00"."""
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
 def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
     """The wide grid of formatted cells: a row per measure, a column per cell (8 axes, total)."""
     _check_interval_table(table)
@@ -744,9 +718,9 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
                     else f"{MISSING_MARKDOWN} ({letters[r['missing_reason']]})"
                 )
                 continue
-            text = _number(r["value"], digits)
+            text = number(r["value"], digits)
             if not pd.isna(r["lo"]):
-                text += f" [{_number(r['lo'], digits)}, {_number(r['hi'], digits)}]"
+                text += f" [{number(r['lo'], digits)}, {number(r['hi'], digits)}]"
             if r["few_pairs"]:
                 text += few
             if cell == TOTAL and r["n_axes"] < len(AXES):
@@ -782,47 +756,29 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
     if attrs.get("ties") == "authors":
         lines.append("Ties as in the authors' code: pairs identical in both values left out.")
     lines += list(attrs.get("notes", ()))  # what the caller adds, e.g. how many values sit at a search bound
-    if latex:
+    if latex:  # a line holding "$" is kept as LaTeX by latex_table: its reason is escaped here
         lines += [
-            f"{MISSING_MARKDOWN}$^{{{letter}}}$: {_latex_text(r)}." for r, letter in _reason_letters(table).items()
+            f"{MISSING_MARKDOWN}$^{{{letter}}}$: {latex_text(r)}." for r, letter in _reason_letters(table).items()
         ]
-        lines = [line.replace("%", "\\%") if "$" not in line else line for line in lines]
     else:
         lines += [f"{MISSING_MARKDOWN} ({letter}): {r}." for r, letter in _reason_letters(table).items()]
-    # Markdown renders consecutive lines as one paragraph: end each with a hard break
-    return [line + "\\\\" if latex else line + "  " for line in lines]
+    return lines
 
 
-def _latex_text(text: str) -> str:
-    return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+def _markdown_grid(cells: pd.DataFrame, legend: Sequence[str] = ()) -> str:
+    """A Markdown table of formatted cells: measures' labels as rows, the axes' labels and "total" as columns."""
+    header = ["measure", *(_cell_label(c) for c in cells.columns)]
+    rows = [[label(m, "markdown"), *row] for m, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    return markdown_table(header, rows, legend)
 
 
-def _markdown_grid(cells: pd.DataFrame) -> str:
-    """A Markdown pipe table: measures' Markdown labels as rows, the axes' labels and "total" as columns."""
-    out = cells.copy()
-    out.index = [MEASURES[m].markdown if m in MEASURES else m for m in cells.index]
-    out.index.name = "measure"
-    out.columns = [_cell_label(c) for c in cells.columns]
-    return out.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(out.columns)))
-
-
-def _latex_grid(cells: pd.DataFrame) -> list[str]:
-    """booktabs tabular lines, a \\midrule between measures of different stages (written by hand: pandas'
-    to_latex needs jinja2 and cannot place a rule between row groups)."""
-    lines = [
-        "\\begin{tabular}{l" + "r" * len(cells.columns) + "}",
-        "\\toprule",
-        " & ".join(["Measure", *(_latex_text(_cell_label(c)) for c in cells.columns)]) + " \\\\",
-        "\\midrule",
-    ]
-    previous_stage = None
-    for m, row in cells.iterrows():
-        stage = MEASURES[m].stage if m in MEASURES else None
-        if previous_stage is not None and stage != previous_stage:
-            lines.append("\\midrule")
-        previous_stage = stage
-        lines.append(" & ".join([MEASURES[m].latex if m in MEASURES else _latex_text(m), *row.tolist()]) + " \\\\")
-    return [*lines, "\\bottomrule", "\\end{tabular}"]
+def _latex_grid(cells: pd.DataFrame, legend: Sequence[str] = ()) -> str:
+    """A booktabs tabular of formatted cells as :func:`_markdown_grid`, a rule between measures of different
+    stages."""
+    header = ["Measure", *(_cell_label(c) for c in cells.columns)]
+    rows = [[label(m, "latex"), *row] for m, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    stages = [MEASURES[m].stage if m in MEASURES else None for m in cells.index]
+    return latex_table(header, rows, stages, legend)
 
 
 def _cell_label(cell: str) -> str:
