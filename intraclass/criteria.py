@@ -76,9 +76,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from .grid import HYPERPARAMETERS
-from .kendall import ACCURACY, AXES, GROUP_CONTEXT, MISSING_LATEX, MISSING_MARKDOWN
-from .registry import MEASURES, measure
-from .storage import write_csv, write_text
+from .kendall import ACCURACY, AXES, GROUP_CONTEXT
+from .registry import MEASURES, label, measure
+from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, markdown_table, number, write_table
 
 __all__ = [
     "ALL_AXES",
@@ -217,28 +217,16 @@ def write_cmi_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: 
     """Write :func:`cmi_table`'s table as ``<stem>.csv`` (full precision, missing = empty), ``<stem>.md``
     (missing = "n/a") and ``<stem>.tex`` (booktabs, missing = "--"), each atomically. Returns the three paths."""
     _check_table(table, CMI_COLUMNS, "write_cmi_tables", "cmi_table")
-    paths = _paths(stem)
-    write_csv(paths[0], table.reset_index())
-    for path, missing, latex in ((paths[1], MISSING_MARKDOWN, False), (paths[2], MISSING_LATEX, True)):
-        rows = []
-        for name, values in table.iterrows():
-            cells = [_measure_label(name, latex)]
-            for column in CMI_COLUMNS:
-                value = values[column]
-                if column.startswith("set_"):
-                    cells.append(_set_label(value, missing))
-                elif column == "pairs":
-                    cells.append(f"{int(value)}")
-                else:
-                    cells.append(_number(value, digits, missing))
-            rows.append(cells)
-        if latex:
-            header = ["Measure", *(CMI_HEADERS_LATEX[c] for c in CMI_COLUMNS)]
-            stages = [measure(name).stage for name in table.index]
-            write_text(path, _latex(header, rows, stages, "lrrlrlr"))
-        else:
-            write_text(path, _markdown(["measure", *(CMI_HEADERS_MARKDOWN[c] for c in CMI_COLUMNS)], rows))
-    return paths
+    markdown = markdown_table(
+        ["measure", *(CMI_HEADERS_MARKDOWN[c] for c in CMI_COLUMNS)], _cmi_cells(table, digits, latex=False)
+    )
+    latex = latex_table(
+        ["Measure", *(CMI_HEADERS_LATEX[c] for c in CMI_COLUMNS)],
+        _cmi_cells(table, digits, latex=True),
+        groups=[measure(name).stage for name in table.index],
+        spec="lrrlrlr",
+    )
+    return write_table(stem, table.rename_axis("measure"), markdown, latex)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -336,27 +324,15 @@ def write_sign_error_tables(table: pd.DataFrame, stem: str | os.PathLike[str], d
     _check_table(table, [*HYPERPARAMETERS, ALL_AXES], "write_sign_error_tables", "sign_error_table")
     if list(table.index.names) != ["measure", "statistic"]:
         raise ValueError(f"write_sign_error_tables: index levels must be (measure, statistic), got {table.index.names}")
-    paths = _paths(stem)
-    write_csv(paths[0], table.reset_index())
-    header = ["measure", "statistic", *(AXIS_LABELS.get(c, c) for c in table.columns)]
-    for path, missing, latex in ((paths[1], MISSING_MARKDOWN, False), (paths[2], MISSING_LATEX, True)):
-        rows, groups = [], []
-        previous = None
-        for (name, statistic), values in table.iterrows():
-            label = _measure_label(name, latex) if name != previous else ""
-            previous = name
-            if statistic == "environments":
-                cells = [f"{int(v)}" for v in values]
-            else:
-                cells = [_number(v, digits, missing) for v in values]
-            rows.append([label, STATISTIC_LABELS.get(statistic, statistic), *cells])
-            groups.append(name)
-        if latex:
-            text = _latex(["Measure", *header[1:]], rows, groups, "ll" + "r" * len(table.columns))
-        else:
-            text = _markdown(header, rows)
-        write_text(path, text)
-    return paths
+    axes = [AXIS_LABELS.get(c, c) for c in table.columns]
+    markdown = markdown_table(["measure", "statistic", *axes], _sign_error_cells(table, digits, latex=False))
+    latex = latex_table(
+        ["Measure", "statistic", *axes],
+        _sign_error_cells(table, digits, latex=True),
+        groups=list(table.index.get_level_values("measure")),
+        spec="ll" + "r" * len(table.columns),
+    )
+    return write_table(stem, table, markdown, latex)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -505,18 +481,37 @@ def _check_table(table: pd.DataFrame, columns: Sequence[str], what: str, source:
         raise ValueError(f"{what}: columns must be {list(columns)}, got {list(table.columns)}")
 
 
-def _paths(stem: str | os.PathLike[str]) -> list[Path]:
-    stem = Path(stem)
-    return [stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex")]
+def _cmi_cells(table: pd.DataFrame, digits: int, latex: bool) -> list[list[str]]:
+    """The formatted rows of a CMI table: the measure's label, the CMIs, the minimising sets, the pairs."""
+    missing = MISSING_LATEX if latex else MISSING_MARKDOWN
+    rows = []
+    for name, values in table.iterrows():
+        cells = [label(name, "latex" if latex else "markdown")]
+        for column in CMI_COLUMNS:
+            if column.startswith("set_"):
+                cells.append(_set_label(values[column], missing))
+            elif column == "pairs":
+                cells.append(f"{int(values[column])}")
+            else:
+                cells.append(number(values[column], digits, missing))
+        rows.append(cells)
+    return rows
 
 
-def _number(value: Any, digits: int, missing: str) -> str:
-    """A cell rounded to ``digits`` (no "-0.00"), or ``missing``."""
-    return missing if pd.isna(value) else f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
-def _measure_label(name: str, latex: bool) -> str:
-    return measure(name).latex if latex else measure(name).markdown
+def _sign_error_cells(table: pd.DataFrame, digits: int, latex: bool) -> list[list[str]]:
+    """The formatted rows of a sign-error table; a measure's label on its first row only."""
+    missing = MISSING_LATEX if latex else MISSING_MARKDOWN
+    rows = []
+    previous = None
+    for (name, statistic), values in table.iterrows():
+        measure_label = label(name, "latex" if latex else "markdown") if name != previous else ""
+        previous = name
+        if statistic == "environments":
+            cells = [f"{int(v)}" for v in values]
+        else:
+            cells = [number(v, digits, missing) for v in values]
+        rows.append([measure_label, STATISTIC_LABELS.get(statistic, statistic), *cells])
+    return rows
 
 
 def _set_label(value: Any, missing: str) -> str:
@@ -524,39 +519,3 @@ def _set_label(value: Any, missing: str) -> str:
     if pd.isna(value) or value == "":
         return missing
     return ", ".join(AXIS_LABELS.get(axis, axis) for axis in str(value).split(SET_SEPARATOR))
-
-
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A pipe table; numeric columns (all but the label columns) right-aligned."""
-    aligns = [":--" if any(not _numeric(r[k]) for r in rows) else "--:" for k in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _numeric(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return cell in (MISSING_MARKDOWN, MISSING_LATEX)
-    return True
-
-
-def _latex(header: Sequence[str], rows: Sequence[Sequence[str]], groups: Sequence[Any], spec: str) -> str:
-    """A booktabs tabular with a \\midrule wherever ``groups`` changes from one row to the next."""
-    lines = [
-        f"\\begin{{tabular}}{{{spec}}}",
-        "\\toprule",
-        " & ".join(_latex_text(h) for h in header) + " \\\\",
-        "\\midrule",
-    ]
-    for k, row in enumerate(rows):
-        if k and groups[k] != groups[k - 1]:
-            lines.append("\\midrule")
-        lines.append(" & ".join(row) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", ""]
-    return "\n".join(lines)
-
-
-def _latex_text(text: str) -> str:
-    return text if "$" in text else text.replace("_", "\\_")
