@@ -93,9 +93,7 @@ def write_sweep_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits
     header = ["measure", "constant", "value", "granulated Kendall total"]
     rows = [[r.measure, r.constant, f"{r.value:g}", _cell(r, digits)] for r in table.itertuples()]
     markdown = markdown_table(header, [[label(m, "markdown"), *rest] for m, *rest in rows])
-    latex = latex_table(
-        header, [[label(m, "latex"), c, v, latex_text(cell)] for m, c, v, cell in rows], spec="llrl"
-    )
+    latex = latex_table(header, [[label(m, "latex"), c, v, latex_text(cell)] for m, c, v, cell in rows], spec="llrl")
     return write_table(stem, table, markdown, latex)
 
 
