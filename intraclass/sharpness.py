@@ -89,8 +89,11 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 from torch.nn.modules.batchnorm import _BatchNorm
 
-MEASURES: tuple[str, ...] = ("sigma_p", "sigma_pp", "alpha_p", "alpha_pp")
-"""Measure names: ``_p`` is primed ('), ``_pp`` double-primed ('')."""
+from .registry import measures_for
+
+MEASURES: tuple[str, ...] = tuple(m.name.removeprefix("inv_") for m in measures_for(stage="sharpness"))
+"""The registry's ``sharpness`` measures without their ``inv_``: ``sigma_p``, ``sigma_pp``, ``alpha_p``,
+``alpha_pp`` (``_p`` primed ('), ``_pp`` double-primed ('')); each reported as ``inv_<name>``."""
 
 VARIANTS: tuple[str, ...] = ("p", "pp")
 KERNEL_MODULES: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)

@@ -46,6 +46,9 @@ def sweep_kendall(
     missing = [i for i in ids if i not in sweeps]
     if missing:
         raise ValueError(f"sweep_kendall: no sweeps for run(s) {missing[:5]}")
+    unknown = sorted({m for i in ids for m in sweeps[i]} - set(SWEPT))
+    if unknown:  # SWEPT names every swept measure and its constant: a new sweep must be declared there
+        raise ValueError(f"sweep_kendall: measure(s) {unknown} swept but not in SWEPT {list(SWEPT)}")
     rows = []
     for measure, constant in SWEPT.items():
         if not all(measure in sweeps[i] for i in ids) or not ids:
