@@ -292,7 +292,7 @@ def downsample(data: DatasetArrays, resolution: int) -> DatasetArrays:
     the augmentation's shift scaled with the side.
 
     Each output pixel is the mean of a ``f`` x ``f`` block of input pixels, ``f = side / resolution``, so square
-    images whose side is a multiple of ``resolution`` are required (28 -> 14 or 7 for Fashion-MNIST). The largest
+    images whose side is a multiple of ``resolution`` are required (28 -> 14 for Fashion-MNIST). The largest
     shift becomes ``round(max_shift / f)``, at least 1 when the data set shifts at all (Fashion-MNIST: 2 px at 28,
     1 px at 14), so a shift moves the same fraction of the image; flips are kept. Raises :class:`DatasetError`
     naming the resolution when it does not divide the images or is below :data:`MIN_IMAGE_SIZE`.

@@ -55,7 +55,7 @@ PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # What precision "auto" picks per device type: the one measured faster. CUDA: on one H200
 # (docs/bench/training_h200.md, the paper's ResNet x1 on 3x32x32 images, channels_last) float32 trained 19.4k
 # images/s at batch 100 and 51.3k at batch 300, bfloat16 autocast 15.9k and 41.4k: these models are too small for
-# bf16 to pay. CPU: CPU_BF16_NOTE.
+# bf16 to pay. CPU: float32, bf16 autocast not having been measured faster there.
 AUTO_PRECISION = {"cuda": torch.float32, "cpu": torch.float32}
 # Snapshots wait in this folder beside the checkpoint until the run ends: Snakemake deletes a killed job's declared
 # outputs, and a resumed run does not pass the early epochs again.
