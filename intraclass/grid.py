@@ -197,7 +197,7 @@ SGD_MOMENTUM = 0.9
 ADAM_LR_DIVISOR = 100  # Adam runs with the learning rate divided by 100 (A.2)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 autocast on CUDA (where supported), fp32 elsewhere
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: what was measured faster per device type (training.AUTO_PRECISION)
 
 
 @dataclass(frozen=True)

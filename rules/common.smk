@@ -84,10 +84,13 @@ def get_dataset_source(wildcards):
 
 
 def get_dataset_params(wildcards):
-    """prepare_dataset's description of the data set and its training-subset size (None: the whole split)."""
+    """prepare_dataset's description of the data set, its training-subset size and its resolution (None: the
+    whole split, the images' own)."""
+    options = config["datasets"].get(wildcards.dataset, {})
     return {
         "info": asdict(DATASET_INFO[wildcards.dataset]),
-        "train_subset": config["datasets"].get(wildcards.dataset, {}).get("train_subset"),
+        "train_subset": options.get("train_subset"),
+        "resolution": options.get("resolution"),
     }
 
 
