@@ -12,8 +12,48 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from .columns import as_bool
+
 HYPERPARAMETERS = ("lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth")
 
+
+# The granulated-Kendall axes (intraclass.kendall): here so that planning (intraclass.selection) needs no statistics.
+@dataclass(frozen=True)
+class Axis:
+    """One granulated axis: the hyperparameter column that varies, and the filter ``filter_column == filter_value``
+    restricting the coupled axis (``None``: no filter)."""
+
+    name: str
+    column: str
+    label: str
+    filter_column: str | None = None
+    filter_value: Any = None
+
+    def mask(self, df: pd.DataFrame) -> pd.Series:
+        """The rows of ``df`` on which this axis is varied."""
+        if self.filter_column is None:
+            return pd.Series(True, index=df.index)
+        values = df[self.filter_column]
+        if isinstance(self.filter_value, bool):
+            return as_bool(values) == self.filter_value
+        return pd.Series(
+            np.isclose(values.astype(float), float(self.filter_value), rtol=1e-9, atol=0.0), index=df.index
+        )
+
+
+AXES: tuple[Axis, ...] = (
+    Axis("learning_rate", "lr", "learning rate", "weight_decay", 0.0),
+    Axis("weight_decay", "weight_decay", "weight decay", "lr", 0.1),
+    Axis("batch_size", "batch_size", "batch size"),
+    Axis("optimizer", "optimizer", "optimizer"),
+    Axis("dropout", "dropout", "dropout", "augment", False),
+    Axis("augment", "augment", "data augm.", "dropout", 0.0),
+    Axis("width", "width", "width", "depth", 1.0),
+    Axis("depth", "depth", "depth", "width", 1.0),
+)
 # The paper's coupled axes (A.1): weight decay only at the highest rate; dropout only without augmentation;
 # width and depth never both enlarged. (The paper prints lr 0.32, a typo for 0.032: SPEC §3.)
 PAPER_LR_WD = ((0.01, 0.0), (0.032, 0.0), (0.1, 0.0), (0.1, 4e-5))
@@ -34,6 +74,12 @@ PAPER_AXIS_VALUES: dict[str, tuple[Any, ...]] = {
     "depth": (1.0, 1.5),
 }
 VGG_MAX_DROPOUT = 0.2  # the paper drops dropout 0.4 for VGGs
+
+
+def experiment_name(dataset: str, arch: str) -> str:
+    """The name of an experiment, a dataset-architecture pair, e.g. ``"cifar10_vgg"``: the unit of the Kendall
+    tables, the figure folders and the paper's Tables 1-3, and the start of each of its runs' ids."""
+    return f"{dataset}_{arch}"
 
 
 @dataclass(frozen=True)
@@ -60,10 +106,16 @@ class RunConfig:
         object.__setattr__(self, "augment", bool(self.augment))
 
     @property
+    def experiment(self) -> str:
+        """The run's experiment, :func:`experiment_name` of its dataset and architecture."""
+        return experiment_name(self.dataset, self.arch)
+
+    @property
     def run_id(self) -> str:
-        """Readable and stable, e.g. ``digits-coarse_resnet_lr0.1_wd0_bs100_sgd_do0_aug1_w1_d1_r0``."""
+        """Readable and stable, e.g. ``digits-coarse_resnet_lr0.1_wd0_bs100_sgd_do0_aug1_w1_d1_r0``: the
+        experiment, then the hyperparameters and the replicate."""
         return (
-            f"{self.dataset}_{self.arch}_lr{self.lr:g}_wd{self.weight_decay:g}_bs{self.batch_size}"
+            f"{self.experiment}_lr{self.lr:g}_wd{self.weight_decay:g}_bs{self.batch_size}"
             f"_{self.optimizer}_do{self.dropout:g}_aug{int(self.augment)}_w{self.width:g}_d{self.depth:g}"
             f"_r{self.replicate}"
         )
@@ -145,7 +197,7 @@ SGD_MOMENTUM = 0.9
 ADAM_LR_DIVISOR = 100  # Adam runs with the learning rate divided by 100 (A.2)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 autocast on CUDA (where supported), fp32 elsewhere
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: what was measured faster per device type (training.AUTO_PRECISION)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,15 @@ renders the workflow description, which includes this page, with docutils) and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
 
 from .controls import CONTROLS
 from .kendall import AXES, MIN_PAIRS
-from .registry import MEASURES
+from .registry import label
+from .selection import Product
 
 __all__ = ["front_page"]
 
@@ -24,17 +25,18 @@ def front_page(
     excluded: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
-    min_train_acc: float,
+    skipped: Sequence[Product],
     markup: Markup = "rst",
 ) -> str:
     """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``).
 
     ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
-    (:func:`intraclass.selection.select_runs`); ``tables`` the formatted Kendall cells of each experiment
+    (:func:`intraclass.selection.split_runs`); ``tables`` the formatted Kendall cells of each experiment
     (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
-    :func:`intraclass.controls.control_verdicts` of each experiment's kept runs.
+    :func:`intraclass.controls.control_verdicts` of each experiment's kept runs; ``skipped`` the tables and figures
+    the study cannot have, with the reason (:func:`intraclass.selection.plan_products`).
     """
-    return _page(markup, study, runs, excluded, tables, verdicts, min_train_acc)
+    return _page(markup, study, runs, excluded, tables, verdicts, skipped)
 
 
 def _page(
@@ -44,18 +46,24 @@ def _page(
     excluded: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
-    min_train_acc: float,
+    skipped: Sequence[Product],
 ) -> str:
     kept = len(runs) - len(excluded)
     out = [
         _heading(markup, f"Study {study}", 1),
         f"**{len(runs)} runs trained, {kept} kept, {len(excluded)} excluded** (a run is excluded when it diverged "
-        f"or its training accuracy is below {min_train_acc:g}: it did not fit). Every table and figure uses the "
-        "kept runs only.",
+        "or did not fit its training set). Every table and figure uses the kept runs only.",
     ]
     if len(excluded):
         reasons = excluded[["run_id", "reason"]].rename(columns={"run_id": "excluded run"}).reset_index(drop=True)
         out.append(_table(markup, reasons, "Excluded runs"))
+    if skipped:
+        out.append(
+            f"**{len(skipped)} tables and figures this study cannot have**, for want of kept runs (or of what the "
+            "config leaves out):"
+        )
+        missing = pd.DataFrame({"not made": [p.target for p in skipped], "why": [p.reason for p in skipped]})
+        out.append(_table(markup, missing, "Tables and figures not made"))
     out += [
         _heading(markup, "Granulated Kendall coefficients", 2),
         "Each cell: the coefficient of the oriented measure against test accuracy, and its 95% bootstrap "
@@ -64,7 +72,7 @@ def _page(
         f"pairs; a total over fewer than {len(AXES)} axes says so.",
     ]
     for experiment, cells in tables.items():
-        labelled = cells.rename(index=lambda m: MEASURES[m].markdown if m in MEASURES else m)
+        labelled = cells.rename(index=label)
         out.append(_table(markup, labelled.rename_axis("measure").reset_index(), experiment))
     out.append(_heading(markup, "Controls", 2))
     out.append(
@@ -89,7 +97,7 @@ def _verdict_lines(verdicts: pd.DataFrame) -> str:
             f"{row.trained_median:.3g} vs {row.control_median:.3g})"
             for row in rows.itertuples()
         ]
-        lines.append(f"- **{MEASURES[name].markdown if name in MEASURES else name}** " + "; ".join(parts) + ".")
+        lines.append(f"- **{label(name)}** " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
