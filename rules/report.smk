@@ -22,6 +22,7 @@ rule summary:
     params:
         study=STUDY,
         experiments=list(EXPERIMENTS),
-        facts=STUDY_FACTS._asdict(),
+        # sorted: a set's order differs between Snakemake processes, and changed params rerun the job
+        facts={**STUDY_FACTS._asdict(), "with_subclasses": sorted(STUDY_FACTS.with_subclasses)},
     script:
         "../scripts/summary.py"
