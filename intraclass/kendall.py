@@ -61,7 +61,7 @@ real between-half spread). The replicates are therefore drawn from *adjusted res
 *Bootstrap Methods and their Application*, §3.3 eq. 3.14 and §3.8 on hierarchical data): before the draw, a
 configuration's n replicates' measure and accuracy (the latter recomputed on each test-image resample) are moved
 away from the configuration's mean by sqrt(n / (n - 1)), so that a drawn replicate varies like a new seed
-(variance s^2, ddof=1). A cell resting on configurations of at most :data:`FEW_SEEDS` seeds is flagged
+(variance s^2, ddof=1). A cell with a configuration of at most :data:`FEW_SEEDS` seeds is flagged
 (``few_seeds``): its seed noise is estimated from that few.
 
 The interval is the percentile interval of the resampled coefficients translated so that their median sits on
@@ -386,8 +386,8 @@ def granulated_kendall_intervals(
     ``value`` (the plain granulated coefficient), ``lo``/``hi`` (:func:`bootstrap_interval` of the resampled
     coefficients; NaN if nothing is resampled), ``n_groups``, ``n_pairs`` (unordered model pairs used: those
     ``pairs`` selects), ``n_pairs_all`` (every pair of the groups, seed pairs included), ``n_axes`` (total only:
-    axes present), ``few_pairs`` (``n_pairs < MIN_PAIRS``), ``few_seeds`` (seeds were resampled and the cell's
-    configurations have at most :data:`FEW_SEEDS` seeds), ``n_resamples`` (resamples where the cell is defined),
+    axes present), ``few_pairs`` (``n_pairs < MIN_PAIRS``), ``few_seeds`` (seeds were resampled and a configuration of
+    the cell has at most :data:`FEW_SEEDS` seeds), ``n_resamples`` (resamples where the cell is defined),
     ``missing_reason`` ("" for a present cell). ``attrs`` records confidence, ties, pairs, seed and the sources
     resampled.
     """
@@ -699,9 +699,7 @@ def _intervals(
         if np.isnan(value) and not reasons[a]:
             reasons[a] = "every pair tied in both values"  # authors' ties only
     present = ~np.isnan(point[: len(AXES)])
-    few_seeds = [
-        replicates is not None and bool(p) and 2 <= f <= FEW_SEEDS for p, f in zip(present, fewest, strict=True)
-    ]
+    few_seeds = [replicates is not None and bool(p) and f <= FEW_SEEDS for p, f in zip(present, fewest, strict=True)]
     n_groups.append(int(np.asarray(n_groups)[present].sum()))
     n_pairs.append(int(np.asarray(n_pairs)[present].sum()))
     n_pairs_all.append(int(np.asarray(n_pairs_all)[present].sum()))
@@ -939,9 +937,7 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
         lines.append(f"{mark} on fewer than {MIN_PAIRS} model pairs.")
     if table["few_seeds"].any():
         mark = FEW_SEEDS_LATEX if latex else FEW_SEEDS_MARKDOWN
-        lines.append(
-            f"{mark} on configurations of at most {FEW_SEEDS} seeds: the seed part of the interval rests on few."
-        )
+        lines.append(f"{mark} a configuration of the cell has at most {FEW_SEEDS} seeds: its seed noise rests on few.")
     if (table.xs(TOTAL, level="cell")["n_axes"] < len(AXES)).any():
         lines.append(f"(k/{len(AXES)} axes): a total over the k axes present only.")
     if attrs.get("ties") == "authors":
