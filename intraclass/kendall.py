@@ -101,7 +101,9 @@ __all__ = [
     "RESAMPLE_SOURCES",
     "TIES",
     "TOTAL",
+    "axis_pairs",
     "bootstrap_interval",
+    "configurations",
     "draw_replicates",
     "draw_test_images",
     "granulated_kendall",
@@ -299,7 +301,7 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
     """
     _check_positive_int(n_resamples, "n_resamples")
     require_columns(df, HYPERPARAMETERS, "draw_replicates")
-    configuration = _configurations(df)
+    configuration = configurations(df)
     if "replicate" in df.columns:
         twice = df.assign(_cfg=configuration).duplicated(["_cfg", "replicate"], keep=False).to_numpy()
         if twice.any():
@@ -313,6 +315,29 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     picks = rng.integers(0, sizes[configuration], size=(n_resamples, len(df)))
     return by_configuration[starts[configuration] + picks]
+
+
+def configurations(df: pd.DataFrame) -> np.ndarray:
+    """Each row's configuration: rows agreeing on every hyperparameter (and dataset and architecture when present)
+    share an id; ids 0, 1, ... in order of first appearance. The rows of one configuration are its seeds."""
+    require_columns(df, HYPERPARAMETERS, "configurations")
+    keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
+    return df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+
+
+def axis_pairs(df: pd.DataFrame, axis: str, pairs: Pairs = "cross") -> np.ndarray:
+    """The unordered model pairs a granulated Kendall cell of ``axis`` (a name of :data:`AXES`) compares:
+    ``(n_pairs, 2)`` row positions in ``df``, within the axis's groups (module docstring), the pairs differing in
+    the axis (``pairs="cross"``) or every pair of the groups (``"all"``); no row when the axis has no group."""
+    _check_pairs(pairs)
+    by_name = {a.name: a for a in AXES}
+    if axis not in by_name:
+        raise ValueError(f"unknown axis {axis!r}; axes: {list(by_name)}")
+    require_columns(df, HYPERPARAMETERS, "axis_pairs")
+    compared = _pairs(df, by_name[axis], pairs)
+    if compared is None:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.column_stack([compared.first, compared.second]).astype(np.int64)
 
 
 def bootstrap_interval(point: float, resampled: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
@@ -573,13 +598,6 @@ def _pairs(data: pd.DataFrame, axis: Axis, pairs: Pairs) -> _AxisPairs | None:
     return _AxisPairs(np.concatenate(first), np.concatenate(second), starts, sizes_arr, n_all)
 
 
-def _configurations(df: pd.DataFrame) -> np.ndarray:
-    """Each row's configuration (all hyperparameters, dataset and architecture equal): ids 0, 1, ... in order of
-    first appearance."""
-    keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
-    return df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
-
-
 def _adjusted_residuals(values: np.ndarray, configuration: np.ndarray) -> np.ndarray:
     """``values`` (``(B, n)``) moved away from their configuration's mean (per row) by sqrt(n_c / (n_c - 1)), n_c
     the configuration's number of replicates (unchanged when 1): a replicate drawn from them varies like a new seed
@@ -673,7 +691,7 @@ def _intervals(
     if hits is not None:
         accuracy = hits[prepared.positions].T.astype(float)
     replicates = draw_replicates(prepared.data, n_resamples, seed) if seeds else None
-    configuration = _configurations(prepared.data)
+    configuration = configurations(prepared.data)
     if replicates is not None:
         oriented = _adjusted_residuals(oriented, configuration)[0][replicates]
         accuracy = _adjusted_residuals(accuracy, configuration)
