@@ -175,7 +175,11 @@ def power_cells(table: pd.DataFrame, latex: bool = False) -> tuple[list[str], li
     ]
     rows = []
     for r in table.itertuples():
-        text = [str(r.label), str(r.value_means) or missing, f"{r.n_configurations} ({r.n_seed_configurations})"]
+        text = [
+            str(r.label),
+            missing if pd.isna(r.value_means) or not r.value_means else str(r.value_means),
+            f"{r.n_configurations} ({r.n_seed_configurations})",
+        ]
         text += [number(r.seed_sd, 4, missing), number(r.range, 4, missing), number(r.range_sd, 1, missing)]
         text += [str(r.n_pairs), str(r.n_resolvable), number(r.half_width, 2, missing), str(r.verdict)]
         rows.append([latex_text(t) for t in text] if latex else text)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .controls import CONTROLS
 from .kendall import AXES, MIN_PAIRS
+from .power import MIN_RANGE_SD
 from .registry import MEASURES
 
 __all__ = ["front_page"]
@@ -25,16 +26,18 @@ def front_page(
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
     min_train_acc: float,
+    power: Mapping[str, tuple[list[str], list[list[str]]]],
     markup: Markup = "rst",
 ) -> str:
-    """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``).
+    """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``); it begins with the power
+    report (``power``: :func:`intraclass.power.power_cells` of each experiment).
 
     ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
     (:func:`intraclass.selection.select_runs`); ``tables`` the formatted Kendall cells of each experiment
     (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
     :func:`intraclass.controls.control_verdicts` of each experiment's kept runs.
     """
-    return _page(markup, study, runs, excluded, tables, verdicts, min_train_acc)
+    return _page(markup, study, runs, excluded, tables, verdicts, min_train_acc, power)
 
 
 def _page(
@@ -45,10 +48,20 @@ def _page(
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
     min_train_acc: float,
+    power: Mapping[str, tuple[list[str], list[list[str]]]],
 ) -> str:
     kept = len(runs) - len(excluded)
     out = [
         _heading(markup, f"Study {study}", 1),
+        _heading(markup, "Power: can this design rank its models?", 2),
+        "From training alone, before any measure (SPEC §14): an axis can rank its models when the range of its "
+        f"values' mean test accuracies is at least {MIN_RANGE_SD:g} pooled seed standard deviations; otherwise every "
+        "measure's coefficient on it is mostly seed noise. The half-width is that of the 95% interval a "
+        "near-perfect reference score gets on this design.",
+        *(
+            _table(markup, pd.DataFrame(rows, columns=header), experiment)
+            for experiment, (header, rows) in power.items()
+        ),
         f"**{len(runs)} runs trained, {kept} kept, {len(excluded)} excluded** (a run is excluded when it diverged "
         f"or its training accuracy is below {min_train_acc:g}: it did not fit). Every table and figure uses the "
         "kept runs only.",

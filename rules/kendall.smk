@@ -29,6 +29,7 @@ rule kendall:
         run_ids=get_experiment_runs,
         min_train_acc=MIN_TRAIN_ACC,
         ties=config["kendall"]["ties"],
+        pairs=config["kendall"]["pairs"],
         n_resamples=config["kendall"]["n_resamples"],
         seed=config["kendall"]["bootstrap_seed"],
         confidence=config["kendall"]["confidence"],

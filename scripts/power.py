@@ -1,0 +1,27 @@
+"""Rule power_table: one experiment's power report (CSV, Markdown, LaTeX) from runs.csv and the kept runs'
+per-image test correctness; no measure is read."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from intraclass.correctness import correctness_matrix
+from intraclass.logs import log_to_file
+from intraclass.power import power_table, write_power_tables
+from intraclass.selection import select_experiment
+from intraclass.storage import read_json
+
+log_to_file(snakemake.log[0])
+runs = pd.read_csv(snakemake.input.runs)
+kept, excluded = select_experiment(runs, snakemake.params.run_ids, snakemake.params.min_train_acc)
+metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
+table = power_table(
+    kept,
+    correctness_matrix([metrics[run_id] for run_id in kept.run_id]),  # rows aligned with kept
+    n_resamples=snakemake.params.n_resamples,
+    seed=snakemake.params.seed,
+    confidence=snakemake.params.confidence,
+    ties=snakemake.params.ties,
+    pairs=snakemake.params.pairs,
+)
+write_power_tables(table, Path(snakemake.output.table).with_suffix(""))
