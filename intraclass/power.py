@@ -99,7 +99,7 @@ def power_table(
     accuracy = pd.to_numeric(data["test_acc"], errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(accuracy).all():
         row = int(np.flatnonzero(~np.isfinite(accuracy))[0])
-        raise ValueError(f"power_table: test_acc of row {row} is {data['test_acc'].iloc[row]!r}; select runs first")
+        raise ValueError(f"power_table: test_acc of row {row} is {data['test_acc'].iloc[row]}; select runs first")
     configuration = configurations(data) if len(data) else np.zeros(0, dtype=np.int64)
     half_widths = _half_widths(data, correct, n_resamples, seed, confidence, ties, pairs)
 
