@@ -577,9 +577,9 @@ def _pairs(data: pd.DataFrame, axis: Axis, pairs: Pairs) -> _AxisPairs | None:
     rows = np.flatnonzero(axis.mask(data).to_numpy())
     keys = [c for c in GROUP_CONTEXT if c in data.columns] + [c for c in HYPERPARAMETERS if c != axis.column]
     first, second, sizes, n_all = [], [], [], 0
-    if rows.size:
-        subset = data.iloc[rows]
-        values = pd.factorize(subset[axis.column], use_na_sentinel=False)[0]
+    subset = data.iloc[rows]
+    values = pd.factorize(subset[axis.column], use_na_sentinel=False)[0]
+    if np.unique(values).size >= 2:  # else no group can have 2 values: skip the grouping
         groups = subset.groupby(keys, dropna=False, sort=False).indices.values()
         for members in sorted(groups, key=lambda m: m[0]):  # groups in order of first appearance
             if len(members) >= 2 and np.unique(values[members]).size >= 2:
