@@ -1,5 +1,9 @@
 # Intraclass clustering (ICLR 2021) reproduction: includes and targets only; each stage is a file in rules/.
-configfile: "config.yaml"
+# config.yaml, the default study, is read only when no --configfile is given: a study file stands alone, and what it
+# leaves out takes the schema's documented defaults (rules/common.smk), never the default study's shortcuts.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "rules/common.smk"
@@ -11,6 +15,7 @@ include: "rules/kendall.smk"
 include: "rules/power.smk"
 include: "rules/paper.smk"
 include: "rules/criteria.smk"
+include: "rules/leaderboard.smk"
 include: "rules/sweeps.smk"
 include: "rules/report.smk"
 include: "rules/figures.smk"

@@ -4,7 +4,8 @@ the ReLU of these values)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -48,6 +49,22 @@ def extract_preactivations(
             handle.remove()
         model.train(was_training)
     return [torch.cat(parts).numpy() for parts in collected]
+
+
+@contextmanager
+def recorded_outputs(model: nn.Module) -> Iterator[list[np.ndarray]]:
+    """A list that collects ``model``'s outputs (float32, on the CPU, one array per forward call) while the context
+    lasts: the training-set logits of the extraction's own forward passes, with no second pass."""
+    outputs: list[np.ndarray] = []
+
+    def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        outputs.append(output.detach().float().cpu().numpy())
+
+    handle = model.register_forward_hook(hook)
+    try:
+        yield outputs
+    finally:
+        handle.remove()
 
 
 def site_names(model: nn.Module) -> list[str]:

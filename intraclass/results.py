@@ -34,19 +34,24 @@ def measures_table(
     measures: Sequence[Mapping[str, Any]],
     untrained: Sequence[Mapping[str, Any]],
     sharpness: Sequence[Mapping[str, Any]],
+    complexity: Sequence[Mapping[str, Any]],
     pixels: Mapping[str, Mapping[str, float]],
 ) -> pd.DataFrame:
     """runs.csv with one column per registered measure (those needing subclasses only where the dataset has them;
     sharpness empty for a skipped run, ``<measure>_at_bound`` "lower"/"upper" where its search hit a bound), then the
     controls: ``<measure>_untrained`` (the run's epoch-0 network),
     ``<measure>_shuffled`` (subclasses shuffled within superclasses) and ``<measure>_pixels`` (the run's dataset's
-    input pixels, ``pixels[dataset]``). ``measures``, ``untrained`` and ``sharpness`` are the runs' JSON in
+    input pixels, ``pixels[dataset]``) for the measures computed from pre-activations. ``measures``, ``untrained``,
+    ``sharpness`` and ``complexity`` (the model-stage measures, null where undefined) are the runs' JSON in
     ``run_ids`` order."""
     datasets = runs.set_index("run_id")["dataset"]
     rows = []
-    for run_id, m, u, s in zip(run_ids, measures, untrained, sharpness, strict=True):
+    for run_id, m, u, s, c in zip(run_ids, measures, untrained, sharpness, complexity, strict=True):
         row = {"run_id": run_id}
         for measure in measures_for():
+            if measure.stage == "model":
+                row[measure.name] = c["measures"].get(measure.name)
+                continue
             if measure.stage == "sharpness":
                 row[measure.name] = s.get(measure.name)
                 row[at_bound_column(measure.name)] = s.get(at_bound_column(measure.name))  # "lower", "upper"

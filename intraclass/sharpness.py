@@ -39,7 +39,8 @@ Sources of the default constants (every field of :class:`SharpnessConfig` names 
   2``, ``search_depth=15``, ``montecarlo_samples=10``, ``accuracy_displacement=0.1``, ``displacement_tolerance=1e-2``,
   ``mag_eps=1e-3``.
 
-The ranges of the constants are written once, in the ``sharpness`` block of ``schemas/config.schema.yaml``, with the
+The ranges of the constants are written once, in the ``sharpness`` block of the config schema
+(``intraclass/schemas/config.schema.yaml``, package data; :func:`intraclass.config.config_schema`), with the
 same defaults as the dataclass (a test checks that they agree); :class:`SharpnessConfig` validates itself against
 that block.
 
@@ -80,7 +81,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -89,13 +89,14 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 from torch.nn.modules.batchnorm import _BatchNorm
 
-MEASURES: tuple[str, ...] = ("sigma_p", "sigma_pp", "alpha_p", "alpha_pp")
-"""Measure names: ``_p`` is primed ('), ``_pp`` double-primed ('')."""
+from .config import SCHEMA_RESOURCE, config_schema
+from .registry import measures_for
+
+MEASURES: tuple[str, ...] = tuple(m.name.removeprefix("inv_") for m in measures_for(stage="sharpness"))
+"""Measure names as the registry declares them, without ``inv_``: ``_p`` is primed ('), ``_pp`` double-primed ('')."""
 
 VARIANTS: tuple[str, ...] = ("p", "pp")
 KERNEL_MODULES: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-"""The workflow's config schema; its ``sharpness`` block holds the ranges and defaults of :class:`SharpnessConfig`."""
 
 # Offsets that give each random stream its own seed (subset selection, noise draws, ascent minibatches).
 _SUBSET_STREAM, _NOISE_STREAM, _ASCENT_STREAM = 0, 1, 2
@@ -215,7 +216,7 @@ class SharpnessConfig:
 
     [A] = authors' ``measures.py`` (``sharpness_random`` / ``sharpness_worstcase``), [J] = Jiang et al. 2020
     reference listing, [D] = Dziugaite et al. 2020 ``_pacbayes_sigma``; see the module docstring. The allowed range
-    of each field is the ``sharpness`` block of ``schemas/config.schema.yaml`` (:data:`SCHEMA_PATH`), checked on
+    of each field is the ``sharpness`` block of the config schema (:func:`intraclass.config.config_schema`), checked on
     construction; the schema repeats these defaults.
     """
 
@@ -294,7 +295,7 @@ class SharpnessConfig:
             name = error.path[0] if error.path else "?"
             raise ValueError(
                 f"SharpnessConfig.{name} must satisfy {error.validator}: {error.validator_value!r} (the sharpness "
-                f"block of schemas/{SCHEMA_PATH.name}), got {values.get(name)!r}"
+                f"block of intraclass/{SCHEMA_RESOURCE}), got {values.get(name)!r}"
             )
         # JSON Schema has no word for "finite": NaN passes every comparison, so it is refused here.
         for name, value in values.items():
@@ -311,11 +312,8 @@ class SharpnessConfig:
 
 
 def sharpness_schema() -> dict[str, Any]:
-    """The ``sharpness`` block of the workflow's config schema (ranges and defaults of :class:`SharpnessConfig`)."""
-    import yaml
-
-    with open(SCHEMA_PATH) as handle:
-        return yaml.safe_load(handle)["properties"]["sharpness"]
+    """The ``sharpness`` block of the config schema (ranges and defaults of :class:`SharpnessConfig`)."""
+    return config_schema()["properties"]["sharpness"]
 
 
 @cache

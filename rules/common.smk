@@ -2,11 +2,12 @@
 # count, which runs Fig. 6 and 7 follow and whether an axis can be ranked are decided in intraclass.selection.
 from dataclasses import asdict
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 import pandas as pd
 
 from intraclass import selection
+from intraclass.config import ConfigError, resolve_config
 from intraclass.data import ARCHIVES, CUSTOM, FASHION_MNIST, DatasetError, dataset_name, installed_fashion_dir
 from intraclass.data import study_datasets
 from intraclass.grid import TrainingSettings, study_runs
@@ -15,7 +16,10 @@ from intraclass.paths import snapshot_dir
 
 min_version("9.0")
 
-validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+try:  # the schema's defaults fill in what the study leaves out (in place: rules read this dict)
+    config.update(resolve_config(config))
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
 try:  # custom data set files are read and checked here, before any job
     DATASET_INFO = study_datasets(config["experiments"], config["datasets"])
 except DatasetError as error:
@@ -227,6 +231,7 @@ def trained_targets(wildcards):
         if selection.rankable(kept):
             targets.append(f"{FIGURES}/{experiment}/fig4.png")
             targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
+            targets.append(f"{RESULTS}/leaderboard/{experiment}.md")
             targets.append(f"{FIGURES}/{experiment}/sweeps.png")
         if not selection.followed_runs(runs, MIN_TRAIN_ACC):
             continue

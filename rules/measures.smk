@@ -1,6 +1,6 @@
 # Pre-activations and the measures of the registry (intraclass/registry.py), one job per run for its final model
 # and its untrained network (epoch 0, the control of SPEC §11), and one per followed run (Fig. 6, 7) for its other
-# snapshots. A "model folder" is a run's folder or one of its snapshots' (runs/<run_id>[/snapshots/epoch_NNN]),
+# snapshots. The extract job also computes the model-stage measures (SPEC §14) from the two models it loads. A "model folder" is a run's folder or one of its snapshots' (runs/<run_id>[/snapshots/epoch_NNN]),
 # laid out alike; the same scripts serve both rules of each pair.
 
 
@@ -14,8 +14,10 @@ rule extract:
     input:
         models=lambda wildcards: [f"{d}/model.pt" for d in model_dirs(wildcards.run_id, [None, UNTRAINED_EPOCH])],
         dataset=get_run_dataset,
+        metrics=f"{RUN_DIR}/metrics.json",
     output:
         preactivations=[f"{d}/preactivations.npz" for d in model_dirs("{run_id}", [None, UNTRAINED_EPOCH])],
+        complexity=f"{RUN_DIR}/complexity.json",
     log:
         f"{LOGS}/extract/{{run_id}}.log",
     conda:
@@ -117,6 +119,7 @@ rule collect_measures:
         measures=run_outputs("measures.json"),
         untrained=run_outputs(f"{snapshot_dir(UNTRAINED_EPOCH)}/measures.json"),
         sharpness=run_outputs("sharpness.json"),
+        complexity=run_outputs("complexity.json"),
         pixels=expand(f"{RESULTS}/controls/{{dataset}}_pixels.json", dataset=DATASETS),
     output:
         table=f"{RESULTS}/measures.csv",

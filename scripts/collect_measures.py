@@ -1,4 +1,4 @@
-"""Rule collect_measures: runs.csv joined with each run's measures, sharpness and controls."""
+"""Rule collect_measures: runs.csv joined with each run's measures, sharpness, model-stage measures and controls."""
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ table = measures_table(
     [read_json(path) for path in snakemake.input.measures],
     [read_json(path) for path in snakemake.input.untrained],
     [read_json(path) for path in snakemake.input.sharpness],
+    [read_json(path) for path in snakemake.input.complexity],
     pixels,
 )
 write_csv(snakemake.output.table, table)

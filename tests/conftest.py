@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "configs", "profiles", "report")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "configs", "profiles", "report")
 
 TINY_BASE = dict(lr=0.1, weight_decay=0, batch_size=100, optimizer="sgd", dropout=0, augment=False, width=1, depth=1)
 TINY_STUDY = {

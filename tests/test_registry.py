@@ -26,11 +26,20 @@ def test_every_measure_is_declared_once_with_its_labels_and_orientation():
 
 def test_a_name_is_declared_once_and_declarations_are_checked():
     with pytest.raises(ValueError, match="'c1' is already registered"):
-        register(Measure("c1", "c1", "c1", +1, "neuron", True, "preactivations", "again", lambda inputs: 0.0))
+        register(
+            Measure("c1", "c1", "c1", +1, "neuron", True, "preactivations", "again", lambda inputs: 0.0,
+                    needs=("preactivations",))
+        )  # fmt: skip
     with pytest.raises(ValueError, match="orientation must be \\+1 or -1, got 0"):
         Measure("x", "x", "x", 0, "model", False, "sharpness", "x")
-    with pytest.raises(ValueError, match="compute function belongs to the preactivations stage only"):
-        Measure("x", "x", "x", 1, "model", False, "sharpness", "x", lambda inputs: 0.0)
+    with pytest.raises(ValueError, match="compute function belongs to every stage but sharpness"):
+        Measure("x", "x", "x", 1, "model", False, "sharpness", "x", lambda inputs: 0.0, needs=("weights",))
+    with pytest.raises(ValueError, match="needs must be a non-empty subset of"):
+        Measure("x", "x", "x", 1, "model", False, "model", "x", lambda inputs: 0.0, needs=("gradients",))
+    with pytest.raises(ValueError, match="preactivations stage needs the pre-activations only"):
+        Measure("x", "x", "x", 1, "model", False, "preactivations", "x", lambda inputs: 0.0, needs=("weights",))
+    assert {m.name: m.needs for m in measures_for(stage="sharpness")}["inv_sigma_p"] == ("weights", "training_set")
+    assert MEASURES["fro_dist"].needs == ("weights", "initial_weights") and MEASURES["c4"].needs == ("preactivations",)
 
 
 def test_compute_measures_shares_one_summary_and_skips_subclass_measures_without_subclasses():
@@ -50,7 +59,17 @@ def _toy(inputs: PreactivationInputs) -> float:
     return float(np.mean(np.asarray(inputs.layers[-1], dtype=np.float64)))
 
 
-register(Measure("toy", "toy", "$t$", +1, "layer", False, "preactivations", "mean of the last layer", _toy))
+register(Measure("toy", "toy", "$t$", +1, "layer", False, "preactivations", "mean of the last layer", _toy,
+                 needs=("preactivations",)))
+
+
+def _layer_count(inputs: ModelInputs) -> float:
+    """The number of weight layers: a model-stage measure declared by a user."""
+    return float(len(inputs.layers.final))
+
+
+register(Measure("toy_layers", "layers", "layers", -1, "model", False, "model", "weight layers", _layer_count,
+                 needs=("weights",)))
 '''
 
 
@@ -60,7 +79,6 @@ def test_a_registered_toy_measure_reaches_measures_csv_kendall_and_fig3(tmp_path
     workdir = copy_workflow(tmp_path / "workflow")
     package = tmp_path / "package"
     shutil.copytree(ROOT / "intraclass", package / "intraclass", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "schemas", package / "schemas")  # the sharpness constants' ranges live there
     with open(package / "intraclass/registry.py", "a") as registry:  # the one edit: a declaration
         registry.write(TOY)
     study = {
@@ -77,9 +95,21 @@ def test_a_registered_toy_measure_reaches_measures_csv_kendall_and_fig3(tmp_path
     write_config(workdir / "config.yaml", study)
     env = {**os.environ, "PYTHONPATH": str(package)}
     targets = ["results/toy/measures.csv", "results/toy/kendall/digits-coarse_vgg.csv", "results/toy/figures/fig3.png"]
+    targets.append("results/toy/leaderboard/digits-coarse_vgg.md")
     snakemake(workdir, *targets, env=env)
     measures = pd.read_csv(workdir / "results/toy/measures.csv")
     assert {"toy", "toy_untrained", "toy_pixels"} <= set(measures.columns) and measures["toy"].notna().all()
+    assert (measures["toy_layers"] == 9).all()  # VGG-9: 8 convolutions and the head
+    # the field's measures defined for any trained model (the margin bounds need a positive margin, the optimization
+    # measures a cross-entropy of 0.1: after 1 epoch they may be undefined, with their reason in complexity.json)
+    always = ["param_norm", "fro_dist", "log_prod_of_spec", "log_sum_of_spec", "log_prod_of_fro", "log_sum_of_fro",
+              "dist_spec_init", "path_norm", "margin"]  # fmt: skip
+    assert measures[always].notna().all().all() and (measures["fro_dist"] > 0).all()
+    complexity = pd.read_json(workdir / f"results/toy/runs/{measures.run_id[0]}/complexity.json", typ="series")
+    assert "steps" in complexity["reasons"]["steps_to_ce"] or complexity["measures"]["steps_to_ce"] is not None
+    board = pd.read_csv(workdir / "results/toy/leaderboard/digits-coarse_vgg.csv")
+    assert set(always) | {"c3", "toy", "toy_layers"} <= set(board.measure)
+    assert board.total.dropna().is_monotonic_decreasing and board.columns.tolist()[-2:] == ["cmi_k", "sign_error"]
     table = pd.read_csv(workdir / "results/toy/kendall/digits-coarse_vgg.csv")
     toy = table[table.measure == "toy"].set_index("cell")
     assert toy.loc["learning_rate", "n_pairs"] == 3 and np.isfinite(toy.loc["total", "value"])

@@ -507,7 +507,7 @@ def test_bad_config_values_are_rejected_by_name(field: str, value: object) -> No
 def test_the_schema_and_the_dataclass_agree() -> None:
     """The config schema's sharpness block (the one place of the ranges) lists exactly the dataclass's fields, with
     the same defaults; config.yaml's reduced constants pass it."""
-    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())["properties"]["sharpness"]
+    schema = sh.sharpness_schema()
     fields = {f.name: f.default for f in dataclasses.fields(SharpnessConfig)}
     assert list(schema["properties"]) == list(fields)
     for name, default in fields.items():
