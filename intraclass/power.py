@@ -81,7 +81,7 @@ def power_table(
         The kept runs of one experiment (runs.csv rows): ``test_acc`` and the 8 hyperparameters.
     correct : array of shape (len(runs), n_test)
         Each run's per-image test correctness (:func:`intraclass.correctness.correctness_matrix`), rows aligned
-        with ``runs``; at least 2 test images.
+        with ``runs``; at least 2 test images (any shape ``(0, k)`` when no run was kept).
     n_resamples, seed, confidence, ties, pairs
         The Kendall tables' bootstrap settings (:func:`intraclass.kendall.granulated_kendall_intervals`); ``seed``
         also draws the reference's half of the test images.
@@ -93,7 +93,7 @@ def power_table(
     """
     require_columns(runs, ("test_acc", *HYPERPARAMETERS), "power_table")
     correct = np.asarray(correct)
-    if correct.ndim != 2 or correct.shape[0] != len(runs) or correct.shape[1] < 2:
+    if correct.ndim != 2 or correct.shape[0] != len(runs) or (len(runs) and correct.shape[1] < 2):
         raise ValueError(f"power_table: correct must have shape ({len(runs)}, n_test >= 2), got {correct.shape}")
     data = runs.reset_index(drop=True)
     accuracy = pd.to_numeric(data["test_acc"], errors="coerce").to_numpy(dtype=float)
@@ -257,7 +257,9 @@ def _half_widths(
     ties: Ties,
     pairs: Pairs,
 ) -> dict[str, float]:
-    """Half the width of each cell's interval for the reference score (module docstring)."""
+    """Half the width of each cell's interval for the reference score (module docstring); NaN without runs."""
+    if len(data) == 0:
+        return dict.fromkeys((*(axis.name for axis in AXES), TOTAL), np.nan)
     n_test = correct.shape[1]
     reference = np.zeros(n_test, dtype=bool)
     reference[np.random.default_rng(seed).permutation(n_test)[: n_test // 2]] = True

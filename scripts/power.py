@@ -3,6 +3,7 @@ per-image test correctness; no measure is read."""
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from intraclass.correctness import correctness_matrix
@@ -17,7 +18,8 @@ kept, excluded = select_experiment(runs, snakemake.params.run_ids, snakemake.par
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
 table = power_table(
     kept,
-    correctness_matrix([metrics[run_id] for run_id in kept.run_id]),  # rows aligned with kept
+    # rows aligned with kept; a study whose every run was excluded still gets its (empty) report
+    correctness_matrix([metrics[run_id] for run_id in kept.run_id]) if len(kept) else np.zeros((0, 0), dtype=bool),
     n_resamples=snakemake.params.n_resamples,
     seed=snakemake.params.seed,
     confidence=snakemake.params.confidence,

@@ -103,6 +103,10 @@ def test_power_validates_its_input():
         power_table(runs, correct[:3])
     with pytest.raises(ValueError, match="test_acc of row 1 is nan"):
         power_table(runs.assign(test_acc=[0.5, np.nan, 0.8, 1.0]), correct)
+    # no kept run: a report of n/a rows, not a traceback
+    empty = power_table(runs.iloc[:0], np.zeros((0, 0), dtype=bool))
+    assert empty["verdict"].str.startswith("n/a").all() and (empty["n_pairs"] == 0).all()
+    assert empty.loc[EXPERIMENT, "n_configurations"] == 0 and np.isnan(empty.loc[EXPERIMENT, "half_width"])
 
 
 def test_power_target_trains_and_reports_without_any_measure(tmp_path):
