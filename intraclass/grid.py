@@ -12,8 +12,48 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from .columns import as_bool
+
 HYPERPARAMETERS = ("lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth")
 
+
+# The granulated-Kendall axes (intraclass.kendall): here so that planning (intraclass.selection) needs no statistics.
+@dataclass(frozen=True)
+class Axis:
+    """One granulated axis: the hyperparameter column that varies, and the filter ``filter_column == filter_value``
+    restricting the coupled axis (``None``: no filter)."""
+
+    name: str
+    column: str
+    label: str
+    filter_column: str | None = None
+    filter_value: Any = None
+
+    def mask(self, df: pd.DataFrame) -> pd.Series:
+        """The rows of ``df`` on which this axis is varied."""
+        if self.filter_column is None:
+            return pd.Series(True, index=df.index)
+        values = df[self.filter_column]
+        if isinstance(self.filter_value, bool):
+            return as_bool(values) == self.filter_value
+        return pd.Series(
+            np.isclose(values.astype(float), float(self.filter_value), rtol=1e-9, atol=0.0), index=df.index
+        )
+
+
+AXES: tuple[Axis, ...] = (
+    Axis("learning_rate", "lr", "learning rate", "weight_decay", 0.0),
+    Axis("weight_decay", "weight_decay", "weight decay", "lr", 0.1),
+    Axis("batch_size", "batch_size", "batch size"),
+    Axis("optimizer", "optimizer", "optimizer"),
+    Axis("dropout", "dropout", "dropout", "augment", False),
+    Axis("augment", "augment", "data augm.", "dropout", 0.0),
+    Axis("width", "width", "width", "depth", 1.0),
+    Axis("depth", "depth", "depth", "width", 1.0),
+)
 # The paper's coupled axes (A.1): weight decay only at the highest rate; dropout only without augmentation;
 # width and depth never both enlarged. (The paper prints lr 0.32, a typo for 0.032: SPEC §3.)
 PAPER_LR_WD = ((0.01, 0.0), (0.032, 0.0), (0.1, 0.0), (0.1, 4e-5))

@@ -87,7 +87,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import as_bool, require_columns
-from .grid import HYPERPARAMETERS
+from .grid import AXES, HYPERPARAMETERS, Axis
 from .registry import MEASURES
 from .storage import write_text
 
@@ -151,39 +151,6 @@ NO_GROUP = "no group with 2 values of the axis"
 NO_AXIS = "no axis present"
 
 
-@dataclass(frozen=True)
-class Axis:
-    """One granulated axis: the hyperparameter column that varies, and the filter ``filter_column == filter_value``
-    restricting the coupled axis (``None``: no filter)."""
-
-    name: str
-    column: str
-    label: str
-    filter_column: str | None = None
-    filter_value: Any = None
-
-    def mask(self, df: pd.DataFrame) -> pd.Series:
-        """The rows of ``df`` on which this axis is varied."""
-        if self.filter_column is None:
-            return pd.Series(True, index=df.index)
-        values = df[self.filter_column]
-        if isinstance(self.filter_value, bool):
-            return as_bool(values) == self.filter_value
-        return pd.Series(
-            np.isclose(values.astype(float), float(self.filter_value), rtol=1e-9, atol=0.0), index=df.index
-        )
-
-
-AXES: tuple[Axis, ...] = (
-    Axis("learning_rate", "lr", "learning rate", "weight_decay", 0.0),
-    Axis("weight_decay", "weight_decay", "weight decay", "lr", 0.1),
-    Axis("batch_size", "batch_size", "batch size"),
-    Axis("optimizer", "optimizer", "optimizer"),
-    Axis("dropout", "dropout", "dropout", "augment", False),
-    Axis("augment", "augment", "data augm.", "dropout", 0.0),
-    Axis("width", "width", "width", "depth", 1.0),
-    Axis("depth", "depth", "depth", "width", 1.0),
-)
 AXIS_NAMES: tuple[str, ...] = tuple(axis.name for axis in AXES)
 CELLS: tuple[str, ...] = (*AXIS_NAMES, TOTAL)
 GROUP_CONTEXT = ("dataset", "arch")  # grouped on too when present: never compare models of different pairs

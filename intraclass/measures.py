@@ -642,10 +642,10 @@ def measure_summary(
     min_active_neurons: int | None = None,
     c4_pairs: Pairs = "distinct",
 ) -> dict[str, Any]:
-    """c1-c4 and their figure variants for one model, as a JSON-serialisable dict (plain floats/lists).
+    """c1-c5 and their figure variants for one model, as a JSON-serialisable dict (plain floats/lists).
 
     The per-group moments are computed once and shared by c1 and c3; each layer is converted to float64 once and
-    serves c1-c4.
+    serves c1-c5.
 
     Parameters
     ----------
@@ -658,12 +658,12 @@ def measure_summary(
     sublabels : array-like of shape (n_samples,) or None, default=None
         Subclass, or None for data sets without hierarchy (then c1, c2 are left out).
     k_neurons : int >= 1 or "authors", default=30
-        k of c1 and c3 (the paper's 30); "authors": ``max(round(n_neurons / n_subclasses), 1)`` for c1 and
+        k of c1, c3 and c5 (the paper's 30); "authors": ``max(round(n_neurons / n_subclasses), 1)`` for c1 and
         ``max(round(n_neurons / n_classes), 1)`` for c3, as the authors' code.
     k_layers : int >= 1, default=5
         k of c2 and c4 (5 for ResNets, 1 for VGGs).
     k_neurons_per_layer : int >= 1, default=5
-        k of the per-layer c1 and c3 (top neurons within each layer; 5 in §4.3).
+        k of the per-layer c1, c3 and c5 (top neurons within each layer; 5 in §4.3).
     percentile, min_active_neurons
         c4's transform, see :func:`percentile_relu_transform`.
     c4_pairs : {"distinct", "authors"}, default="distinct"
@@ -674,9 +674,9 @@ def measure_summary(
     dict
         * ``n_samples``, ``n_neurons`` (int); ``layer_names`` (list[str]); ``layer_sizes`` (neurons per layer);
           ``dead_neurons`` (dead neurons per layer); ``params`` (the options as given, and ``k_neurons_used``:
-          ``{"c1" (with sublabels), "c3": int}``, the k each measure used).
-        * ``c1``, ``c2`` (only with sublabels), ``c3``, ``c4``: the measures (float).
-        * ``per_layer``: ``{"c1", "c2", "c3", "c4": list[float] (one per layer)}``: c1/c3 with the top
+          ``{"c1" (with sublabels), "c3", "c5": int}``, the k each measure used).
+        * ``c1``, ``c2`` (only with sublabels), ``c3``, ``c4``, ``c5``: the measures (float).
+        * ``per_layer``: ``{"c1", "c2", "c3", "c4", "c5": list[float] (one per layer)}``: c1/c3/c5 with the top
           ``k_neurons_per_layer`` neurons of each layer, c2/c4 the per-layer value before the top-k over layers.
         * ``k_curve``: ``{"c1", "c3": list[float]}``, entry ``k-1`` is the measure with k neurons, k = 1..n_neurons.
         * ``classes``: class ids (order of the per-class values below); ``c3_per_class``, ``c4_per_class``: the
@@ -715,10 +715,11 @@ def measure_summary(
     groups = _make_groups(y, sub)  # subclasses, or classes
     classes = _make_groups(y, None) if hierarchical else groups
 
-    moments, silhouettes, spreads = [], [], []
+    moments, silhouettes, spreads, bimodality = [], [], [], []
     for x16 in layers:
         x = np.asarray(x16, dtype=np.float64)  # one float64 copy of the layer at a time
         moments.append(_group_moments(x, groups))
+        bimodality.append(_bimodality_by_group(x, classes))
         if hierarchical:
             silhouettes.append(_layer_subclass_silhouettes(x, groups))
         spreads.append(
@@ -733,6 +734,8 @@ def measure_summary(
     ratio = _std_ratio_from_moments(mom, groups)  # per class: pooled over the class's groups
     ratio_curve = topk_mean_curve(ratio).mean(axis=0)
     k_used = {"c3": _resolve_neuron_k(k_neurons, n_neurons, len(classes.classes))}
+    k_used["c5"] = k_used["c3"]  # both take the top-k neurons of each class
+    bc = np.concatenate(bimodality, axis=1)  # (n_classes, n_neurons)
     c3_per_class = topk_mean(ratio, k_used["c3"], axis=1)
     spread = np.stack(spreads)  # (L, n_classes)
     c4_per_class = topk_mean(spread, k_layers, axis=0)
@@ -780,8 +783,10 @@ def measure_summary(
         }
     out["c3"] = float(np.mean(c3_per_class))
     out["c4"] = float(np.mean(c4_per_class))
+    out["c5"] = float(np.mean(topk_mean(bc, k_used["c5"], axis=1)))
     per_layer["c3"] = [float(np.mean(topk_mean(ratio[:, s], k_per_layer, axis=1))) for s in layer_slices]
     per_layer["c4"] = _floats(spread.mean(axis=1))
+    per_layer["c5"] = [float(np.mean(topk_mean(bc[:, s], k_per_layer, axis=1))) for s in layer_slices]
     k_curve["c3"] = _floats(ratio_curve)
     out["per_layer"] = per_layer
     out["k_curve"] = k_curve

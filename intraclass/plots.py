@@ -6,16 +6,15 @@ Snakemake job and in tests. :func:`save_figure` writes a figure as PDF and PNG, 
 
 A figure is never drawn empty, nor from fewer than :data:`~intraclass.selection.MIN_MODELS` models where it is
 about models: when its data cannot support it, the function raises ``ValueError`` saying why. Which runs count is
-decided once, by :func:`intraclass.selection.select_runs`: Fig. 3 and 8 take its
+decided once, in runs.csv (:func:`intraclass.selection.split_runs` reads it): Fig. 3 and 8 take its
 :class:`~intraclass.selection.Selection` (Fig. 3 draws the excluded runs hollow, Fig. 8 counts them); the figures
 over summaries plot the models given, the kept ones. Measure labels and orientations come from the registry
-(:mod:`intraclass.registry`); layers are labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and test
-accuracy (:func:`run_label`).
+(:func:`intraclass.registry.label`); numbers are printed as the tables print them
+(:func:`intraclass.tables.number`); layers are labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and
+test accuracy (:func:`run_label`), Fig. 3's points coloured by the axis they vary (:func:`varied_axes`).
 
-Helpers the workflow uses to prepare the data: :func:`kendall_over_k` (Fig. 4's curves), :func:`log_k_grid`,
-:func:`subclasses_per_class`, :func:`top_ratio_neuron` (Fig. 2's neuron), :func:`selective_subclasses` and
-:func:`neuron_distribution` (Fig. 7's neurons and distributions), :func:`varied_axes` (Fig. 3's colours),
-:func:`experiment_name` (the key of Fig. 3's Kendall tables).
+This module draws only: what a figure shows is prepared by :mod:`intraclass.figure_data` (Fig. 2's neuron, Fig. 4's
+Kendall over k, Fig. 7's subclasses and distributions), beside the statistics it comes from.
 """
 
 from __future__ import annotations
@@ -35,16 +34,17 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from . import registry
 from .controls import control_column
-from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL, granulated_kendall
+from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL
 from .measures import class_std_ratio
 from .registry import MEASURES, measures_for
-from .selection import MIN_MODELS, Selection
+from .selection import MIN_MODELS, Selection, experiment_name
 from .storage import atomic_path
+from .tables import number
 
 __all__ = [
     "fig2_neuron_histogram",
-    "experiment_name",
     "fig3_measure_vs_accuracy",
     "fig3_sharpness_vs_accuracy",
     "fig4_kendall_vs_k",
@@ -53,15 +53,9 @@ __all__ = [
     "fig7_selective_neuron_over_epochs",
     "fig8_accuracy_histogram",
     "fig11_selectivity_distribution",
-    "kendall_over_k",
     "layer_labels",
-    "log_k_grid",
-    "neuron_distribution",
     "run_label",
     "save_figure",
-    "selective_subclasses",
-    "subclasses_per_class",
-    "top_ratio_neuron",
     "varied_axes",
 ]
 
@@ -132,15 +126,6 @@ def _no_data(ax: Axes, title: str, why: str) -> None:
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
     ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=8, color="0.4", transform=ax.transAxes, wrap=True)
-
-
-def _label(measure: str) -> str:
-    return MEASURES[measure].latex if measure in MEASURES else measure
-
-
-def _oriented_label(measure: str) -> str:
-    """Axis label of a measure as ranked: complexities (orientation -1) are shown negated."""
-    return MEASURES[measure].oriented_latex if measure in MEASURES else measure
 
 
 def _orientation(measure: str) -> int:
@@ -233,25 +218,6 @@ def save_figure(
 # Fig. 2: one neuron, one class against the whole data set (c3's ratio)
 
 
-def top_ratio_neuron(layers: Sequence[npt.ArrayLike], labels: npt.ArrayLike) -> tuple[int, int, Any]:
-    """The (layer index, neuron index in that layer, class id) with the largest c3 ratio sigma[n,C]/sigma[n,D]
-    over all layers, neurons and classes (first one on ties): a neuron that illustrates c3 well (Fig. 2)."""
-    if len(layers) == 0:
-        raise ValueError("top_ratio_neuron needs at least one layer")
-    classes = np.unique(np.asarray(labels))
-    best: tuple[float, int, int, Any] | None = None
-    for index, layer in enumerate(layers):
-        ratio = class_std_ratio(layer, labels)  # (n_classes, n_neurons), rows follow np.unique(labels)
-        if ratio.size == 0:
-            continue
-        c, n = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-        if best is None or ratio[c, n] > best[0]:
-            best = (float(ratio[c, n]), index, int(n), classes[c].item())
-    if best is None:
-        raise ValueError("top_ratio_neuron: the layers have no neurons")
-    return best[1], best[2], best[3]
-
-
 def fig2_neuron_histogram(
     layers: Sequence[npt.ArrayLike],
     labels: npt.ArrayLike,
@@ -315,11 +281,6 @@ def fig2_neuron_histogram(
 # Fig. 3: each measure against test accuracy
 
 
-def experiment_name(dataset: str, arch: str) -> str:
-    """The name of a dataset-architecture pair, as the workflow names its Kendall tables and figure folders."""
-    return f"{dataset}_{arch}"
-
-
 def varied_axes(runs: pd.DataFrame) -> pd.Series:
     """Which hyperparameter axis each run varies relative to the experiment's base configuration (Fig. 3's colours).
 
@@ -353,7 +314,7 @@ def fig3_measure_vs_accuracy(
     Parameters
     ----------
     selection : Selection
-        Every run of the study split into kept and excluded (:func:`intraclass.selection.select_runs` of
+        Every run of the study split into kept and excluded (:func:`intraclass.selection.split_runs` of
         measures.csv): kept runs are filled points, excluded runs (with a finite value) hollow ones.
     kendall_tables : mapping of experiment name to DataFrame
         Each experiment's granulated-Kendall table (:func:`intraclass.kendall.kendall_interval_table`, or its CSV
@@ -427,7 +388,7 @@ def _measures_vs_accuracy(
         is_kept = rows["_kept"].to_numpy(dtype=bool)
         for col, measure in enumerate(measures):
             ax = axes[row * len(measures) + col]
-            title = f"{_experiment_title(experiment)}: {_label(measure)}"
+            title = f"{_experiment_title(experiment)}: {registry.label(measure, 'latex')}"
             x = _orientation(measure) * _finite(rows[measure])
             ok = np.isfinite(x) & np.isfinite(acc)
             n_kept = int((ok & is_kept).sum())
@@ -442,7 +403,12 @@ def _measures_vs_accuracy(
                 categories.add(category)
             controls |= _control_lines(ax, rows.loc[is_kept], measure, x[ok])
             total = _total_text(tables[experiment], measure, experiment)
-            _style(ax, _oriented_label(measure), "test accuracy (%)", f"{title}\ngranulated $\\tau$ = {total}")
+            _style(
+                ax,
+                registry.label(measure, "oriented_latex"),
+                "test accuracy (%)",
+                f"{title}\ngranulated $\\tau$ = {total}",
+            )
             drawn += 1
     if drawn == 0:
         raise ValueError(f"{what}: no experiment has {MIN_MODELS} kept runs with a finite value of any of {measures}")
@@ -477,7 +443,7 @@ def _control_lines(ax: Axes, kept: pd.DataFrame, measure: str, plotted: np.ndarr
         ax.text(
             0.02 if left else 0.98,
             0.97 - 0.09 * row if left else 0.03 + 0.09 * row,
-            f"\u2190 {control} {_number(value)}" if left else f"{control} {_number(value)} \u2192",
+            f"\u2190 {control} {number(value)}" if left else f"{control} {number(value)} \u2192",
             transform=ax.transAxes,
             ha="left" if left else "right",
             va="top" if left else "bottom",
@@ -553,9 +519,9 @@ def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) 
     reason = r["missing_reason"]
     if isinstance(reason, str) and reason:
         return f"{MISSING_MARKDOWN} ({reason})"
-    text = _number(r["value"])
+    text = number(r["value"])
     if not pd.isna(r["lo"]):
-        text += f" [{_number(r['lo'])}, {_number(r['hi'])}]"
+        text += f" [{number(r['lo'])}, {number(r['hi'])}]"
     if bool(r["few_pairs"]):
         text += FEW_PAIRS_MARKDOWN
     if int(r["n_axes"]) < len(AXES):
@@ -563,71 +529,8 @@ def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) 
     return text
 
 
-def _number(value: float, digits: int = 2) -> str:
-    """As the Kendall tables print numbers: rounded, never "-0.00"."""
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Fig. 4: granulated Kendall against k
-
-
-def log_k_grid(max_k: int, points: int = 30) -> np.ndarray:
-    """About ``points`` distinct integers from 1 to ``max_k``, evenly spaced on a log scale (always 1 and max_k)."""
-    if max_k < 1 or points < 1:
-        raise ValueError(f"log_k_grid needs max_k >= 1 and points >= 1, got {max_k}, {points}")
-    grid = np.unique(np.round(np.geomspace(1, max_k, num=max(points, 2))).astype(int))
-    return np.unique(np.concatenate([[1], grid, [max_k]]))
-
-
-def subclasses_per_class(summaries: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> float:
-    """Number of subclasses per class (5 on cifar100-coarse, 2 on digits-coarse): Fig. 4's scale of c1's k.
-
-    Computed from the summaries' ``subclasses`` and ``classes`` (the mean when classes are unequal); ValueError if
-    the summaries disagree or none has subclasses."""
-    values = {len(s["subclasses"]["id"]) / len(s["classes"]) for s in _summary_list(summaries) if "subclasses" in s}
-    if not values:
-        raise ValueError("subclasses_per_class: no summary has subclasses")
-    if len(values) > 1:
-        raise ValueError(f"subclasses_per_class: the summaries disagree ({sorted(values)}); use one experiment")
-    return values.pop()
-
-
-def kendall_over_k(
-    measures_df: pd.DataFrame,
-    summaries_by_run_id: Mapping[str, Mapping[str, Any]],
-    measure: str,
-    ks: Iterable[int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fig. 4's curve: the total granulated Kendall of ``measure`` ("c1" or "c3") with k neurons, for each k.
-
-    For each k, ``measures_df[measure]`` is replaced by ``summaries_by_run_id[run_id]["k_curve"][measure][k - 1]``
-    and :func:`intraclass.kendall.granulated_kendall` is called. ``measures_df`` should hold the kept models
-    (:func:`intraclass.selection.select_runs`) of one experiment. Returns (ks, totals) as arrays; a missing total
-    (no axis with a group) is NaN. ValueError if a run has no summary, no curve for ``measure``, or fewer than
-    max(ks) neurons.
-    """
-    ks_arr = np.asarray(sorted({int(k) for k in ks}), dtype=int)
-    if ks_arr.size == 0 or ks_arr[0] < 1:
-        raise ValueError(f"kendall_over_k needs k values >= 1, got {ks_arr.tolist()}")
-    if measures_df.empty:
-        raise ValueError("kendall_over_k: no models")
-    curves = []
-    for run_id in measures_df["run_id"]:
-        if run_id not in summaries_by_run_id:
-            raise ValueError(f"kendall_over_k: no measure summary for run {run_id!r}")
-        curve = summaries_by_run_id[run_id].get("k_curve", {}).get(measure)
-        if curve is None:
-            raise ValueError(f"kendall_over_k: run {run_id!r} has no k curve for {measure!r}")
-        if len(curve) < ks_arr[-1]:
-            raise ValueError(f"kendall_over_k: k = {ks_arr[-1]} but run {run_id!r} has only {len(curve)} neurons")
-        curves.append(np.asarray(curve, dtype=float))
-    table = np.stack([c[ks_arr - 1] for c in curves])  # (n_models, n_ks)
-    totals = np.empty(ks_arr.size)
-    for j in range(ks_arr.size):
-        total = granulated_kendall(measures_df.assign(**{measure: table[:, j]}), measure)[TOTAL]
-        totals[j] = np.nan if total is None else total
-    return ks_arr, totals
 
 
 def fig4_kendall_vs_k(
@@ -659,7 +562,7 @@ def fig4_kendall_vs_k(
         if not ok.any():
             continue
         scale = subclasses_per_class if measure == "c1" else 1.0
-        label = _label(measure) + (f" (k $\\times$ {scale:g})" if measure == "c1" else "")
+        label = registry.label(measure, "latex") + (f" (k $\\times$ {scale:g})" if measure == "c1" else "")
         order = np.argsort(k[ok])
         ax.plot(
             scale * k[ok][order], t[ok][order], marker="o", markersize=3, color=COLORS[i % len(COLORS)], label=label
@@ -718,7 +621,7 @@ def fig5_measures_per_layer(
                 label=f"untrained (mean of {len(references)})",
                 **CONTROL_STYLES["untrained"],
             )
-        _style(ax, None, _label(measure), _label(measure))
+        _style(ax, None, registry.label(measure, "latex"), registry.label(measure, "latex"))
         ax.set_xticks(layer, layer_labels(names), rotation=90, fontsize=7)
     axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{depth_label}: mean $\\pm$ std over {len(models)} model(s)", fontsize=10)
@@ -808,54 +711,13 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame], pixels: Mappin
             handles[CONTROL_LABELS["pixels"]] = ax.axhline(
                 float(pixels[column]), label=CONTROL_LABELS["pixels"], zorder=1, **CONTROL_STYLES["pixels"]
             )
-        name = "test accuracy (%)" if column == "test_acc" else _label(column)
+        name = "test accuracy (%)" if column == "test_acc" else registry.label(column, "latex")
         _style(ax, "epoch (0: untrained)", name, name)
         _epoch_scale(ax, all_epochs[np.isfinite(all_epochs)])
     order = [*series, CONTROL_LABELS["pixels"]]  # the runs first, whichever panel each first appears in
     shown = [handles[label] for label in order if label in handles]
     fig.legend(handles=shown, loc="outside lower center", ncols=1, fontsize=8, frameon=False)
     return fig
-
-
-def selective_subclasses(summary: Mapping[str, Any]) -> dict[str, int]:
-    """Positions (in ``summary["subclasses"]``'s lists) of the subclasses with the maximum and the median
-    selectivity at k = 1 (§4.5): {"max": i, "median": j}. Sorted by (selectivity, subclass id); the median is
-    the lower one, position (n - 1) // 2. ValueError if the summary has no subclasses."""
-    sub = summary.get("subclasses")
-    if not sub or not sub.get("id"):
-        raise ValueError("selective_subclasses: the summary has no subclasses")
-    order = sorted(range(len(sub["id"])), key=lambda i: (float(sub["selectivity_k1"][i]), sub["id"][i]))
-    return {"max": order[-1], "median": order[(len(order) - 1) // 2]}
-
-
-def neuron_distribution(
-    layers: Sequence[npt.ArrayLike],
-    layer_names: Sequence[str],
-    labels: npt.ArrayLike,
-    sublabels: npt.ArrayLike,
-    layer: str,
-    neuron_in_layer: int,
-    subclass_id: Any,
-    superclass_id: Any,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One neuron's pre-activations on subclass ``subclass_id`` and on the rest of its superclass (Fig. 7's
-    input for one epoch), as float64 arrays. ``layer`` is a layer name (as in ``summary["subclasses"]["layer"]``)."""
-    names = [str(n) for n in layer_names]
-    if layer not in names:
-        raise ValueError(f"neuron_distribution: no layer {layer!r} among {names}")
-    x = np.asarray(layers[names.index(layer)], dtype=np.float64)
-    if not 0 <= neuron_in_layer < x.shape[1]:
-        raise ValueError(
-            f"neuron_distribution: neuron {neuron_in_layer} out of range for {layer!r} ({x.shape[1]} neurons)"
-        )
-    y, sub = np.asarray(labels), np.asarray(sublabels)
-    in_sub = sub == subclass_id
-    rest = (y == superclass_id) & ~in_sub
-    if not in_sub.any() or not rest.any():
-        raise ValueError(
-            f"neuron_distribution: subclass {subclass_id!r} or the rest of superclass {superclass_id!r} is empty"
-        )
-    return x[in_sub, neuron_in_layer], x[rest, neuron_in_layer]
 
 
 def _half_violin(ax: Axes, position: float, values: np.ndarray, edges: np.ndarray, side: int, color: str) -> None:
@@ -932,7 +794,7 @@ def fig7_selective_neuron_over_epochs(
 def fig8_accuracy_histogram(selection: Selection, bins: int = 20) -> Figure:
     """Fig. 8: histogram of the kept runs' test accuracies (%), one panel per experiment ((dataset, arch), sorted).
 
-    ``selection`` is :func:`intraclass.selection.select_runs` of the study's runs; each panel's title counts the
+    ``selection`` is :func:`intraclass.selection.split_runs` of the study's runs; each panel's title counts the
     experiment's kept and excluded runs (the excluded are not drawn). An experiment with fewer than
     :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data"; ValueError if none has that many.
     """
@@ -1028,7 +890,7 @@ def fig_sweeps(table: pd.DataFrame, title: str) -> Figure:
         constant = str(rows["constant"].iloc[0])
         if constant == "k":
             ax.set_xscale("log")
-        _style(ax, constant, "granulated Kendall total", f"{_label(measure)} over {constant}")
+        _style(ax, constant, "granulated Kendall total", f"{registry.label(measure, 'latex')} over {constant}")
     axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=10)
     return fig

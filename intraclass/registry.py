@@ -275,19 +275,11 @@ register(
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _c5_of_layers(inputs: PreactivationInputs) -> float:
-    """c5 of the stored layers side by side (no concatenated copy), k the study's ``k_neurons`` as c1 and c3."""
-    from .measures import c5
-
-    options = {"k": inputs.options["k_neurons"]} if "k_neurons" in inputs.options else {}
-    return c5(inputs.layers, inputs.labels, **options)
-
-
 register(
     Measure(
         "c5", "c5", "$c_5$", +1, "neuron", False, "preactivations",
         "mean over classes of the top-k mean over neurons of the bimodality coefficient of the class's pre-activations",
-        _c5_of_layers, needs=("preactivations",),
+        _from_summary("c5"), needs=("preactivations",),
     )
 )  # fmt: skip
 

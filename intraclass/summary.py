@@ -4,7 +4,7 @@ renders the workflow description, which includes this page, with docutils) and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -13,6 +13,7 @@ from .controls import CONTROLS
 from .kendall import AXES, MIN_PAIRS
 from .power import MIN_RANGE_SD
 from .registry import MEASURES
+from .selection import Product
 
 __all__ = ["front_page"]
 
@@ -25,7 +26,7 @@ def front_page(
     excluded: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
-    min_train_acc: float,
+    skipped: Sequence[Product],
     power: Mapping[str, tuple[list[str], list[list[str]]]],
     markup: Markup = "rst",
 ) -> str:
@@ -33,11 +34,12 @@ def front_page(
     report (``power``: :func:`intraclass.power.power_cells` of each experiment).
 
     ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
-    (:func:`intraclass.selection.select_runs`); ``tables`` the formatted Kendall cells of each experiment
+    (:func:`intraclass.selection.split_runs`); ``tables`` the formatted Kendall cells of each experiment
     (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
-    :func:`intraclass.controls.control_verdicts` of each experiment's kept runs.
+    :func:`intraclass.controls.control_verdicts` of each experiment's kept runs; ``skipped`` the tables and figures
+    the study cannot have, with the reason (:func:`intraclass.selection.plan_products`).
     """
-    return _page(markup, study, runs, excluded, tables, verdicts, min_train_acc, power)
+    return _page(markup, study, runs, excluded, tables, verdicts, skipped, power)
 
 
 def _page(
@@ -47,7 +49,7 @@ def _page(
     excluded: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
-    min_train_acc: float,
+    skipped: Sequence[Product],
     power: Mapping[str, tuple[list[str], list[list[str]]]],
 ) -> str:
     kept = len(runs) - len(excluded)
@@ -63,12 +65,18 @@ def _page(
             for experiment, (header, rows) in power.items()
         ),
         f"**{len(runs)} runs trained, {kept} kept, {len(excluded)} excluded** (a run is excluded when it diverged "
-        f"or its training accuracy is below {min_train_acc:g}: it did not fit). Every table and figure uses the "
-        "kept runs only.",
+        "or did not fit its training set). Every table and figure uses the kept runs only.",
     ]
     if len(excluded):
         reasons = excluded[["run_id", "reason"]].rename(columns={"run_id": "excluded run"}).reset_index(drop=True)
         out.append(_table(markup, reasons, "Excluded runs"))
+    if skipped:
+        out.append(
+            f"**{len(skipped)} tables and figures this study cannot have**, for want of kept runs (or of what the "
+            "config leaves out):"
+        )
+        missing = pd.DataFrame({"not made": [p.target for p in skipped], "why": [p.reason for p in skipped]})
+        out.append(_table(markup, missing, "Tables and figures not made"))
     out += [
         _heading(markup, "Granulated Kendall coefficients", 2),
         "Each cell: the coefficient of the oriented measure against test accuracy, and its 95% bootstrap "

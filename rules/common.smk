@@ -1,6 +1,9 @@
 # Config validation, the study's runs and experiments, and the input functions (get_*) the rules use. Which runs
-# count, which runs Fig. 6 and 7 follow and whether an axis can be ranked are decided in intraclass.selection.
+# count (runs.csv's kept and reason columns), which runs Fig. 2, 6 and 7 follow and which tables and figures the
+# study can have are decided in intraclass.selection.
+import os
 from dataclasses import asdict
+from functools import cache
 
 from snakemake.utils import min_version
 
@@ -43,18 +46,11 @@ SNAPSHOT_EPOCHS = sorted({UNTRAINED_EPOCH, *TRAINING["snapshot_epochs"]})
 TRAINING["snapshot_epochs"] = SNAPSHOT_EPOCHS
 FOLLOWED_EPOCHS = [e for e in SNAPSHOT_EPOCHS if e != UNTRAINED_EPOCH]  # extracted for the followed runs only
 DATASETS = sorted({run.dataset for run in RUNS.values()})
-MIN_TRAIN_ACC = config["kendall"]["min_train_acc"]
-
-
-def experiment_name(run):
-    """An experiment is a dataset-architecture pair: the unit of the Kendall tables and most figures."""
-    return f"{run.dataset}_{run.arch}"
-
-
 EXPERIMENTS = {}
 for _run_id, _run in RUNS.items():
-    EXPERIMENTS.setdefault(experiment_name(_run), []).append(_run_id)
+    EXPERIMENTS.setdefault(selection.experiment_name(_run.dataset, _run.arch), []).append(_run_id)
 WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if DATASET_INFO[RUNS[ids[0]].dataset].sublabel_key]
+STUDY_FACTS = selection.StudyFacts(frozenset(WITH_SUBCLASSES), bool(FOLLOWED_EPOCHS))
 
 
 wildcard_constraints:
@@ -158,15 +154,33 @@ def get_experiment_runs(wildcards):
     return EXPERIMENTS[wildcards.experiment]
 
 
-def trained_runs(experiment):
-    """runs.csv rows of the experiment (waits for the collect_runs checkpoint)."""
-    runs = pd.read_csv(checkpoints.collect_runs.get().output.table)
-    return runs[runs.run_id.isin(EXPERIMENTS[experiment])]
+def study_runs_table():
+    """runs.csv with its kept and reason columns (waits for the collect_runs checkpoint); read once per change."""
+    path = checkpoints.collect_runs.get().output.table
+    return _read_runs(path, os.stat(path).st_mtime_ns)
+
+
+@cache
+def _read_runs(path, mtime_ns):
+    return pd.read_csv(path)
 
 
 def get_followed_runs(wildcards):
     """{"high", "mid", "low": run_id} of the experiment, or {} (intraclass.selection.followed_runs)."""
-    return selection.followed_runs(trained_runs(wildcards.experiment), MIN_TRAIN_ACC)
+    runs = study_runs_table()
+    return selection.followed_runs(runs[runs.run_id.isin(EXPERIMENTS[wildcards.experiment])])
+
+
+def get_kept_runs(wildcards):
+    """The experiment's kept runs (runs.csv's kept column; waits for the collect_runs checkpoint)."""
+    runs = study_runs_table()
+    kept = runs[runs.run_id.isin(EXPERIMENTS[wildcards.experiment]) & selection.as_bool(runs.kept)]
+    return list(kept.run_id)
+
+
+def get_kept_outputs(name):
+    """A file of every kept run of the experiment named by the wildcards."""
+    return lambda wildcards: run_outputs(name, get_kept_runs(wildcards))
 
 
 def get_snapshot_outputs(name, label=None):
@@ -206,38 +220,22 @@ def get_followed_metrics(wildcards):
 
 
 def planned_targets():
-    """What the study makes that is known before training: tables, and the figures that need no followed run."""
-    targets = [f"{RESULTS}/summary.rst", f"{FIGURES}/fig3.png", f"{FIGURES}/fig3_sharpness.png", f"{FIGURES}/fig8.png"]
+    """What the study makes whatever training gives: the summary and the Kendall tables (every cell n/a when no
+    run can be ranked)."""
+    targets = [f"{RESULTS}/summary.rst"]
     targets += [f"{RESULTS}/kendall/{experiment}.md" for experiment in EXPERIMENTS]
     targets += [f"{RESULTS}/kendall/{experiment}_vs_paper.md" for experiment in paper_experiments() & set(EXPERIMENTS)]
     return targets
 
 
 def trained_targets(wildcards):
-    """What depends on how training went (waits for the collect_runs checkpoint): Fig. 5 and 11 where at least 2
-    runs were kept; Fig. 4, the sweeps and the other criteria (CMI, sign-error) where the kept runs can be ranked; Fig. 2, 6 and
-    7 where 3 runs were kept to follow. None is requested that would be drawn from fewer than 2 models."""
-    targets = []
-    for experiment in EXPERIMENTS:
-        runs = trained_runs(experiment)
-        kept = selection.select_runs(runs, MIN_TRAIN_ACC).kept
-        targets += [
-            f"{FIGURES}/{experiment}/fig5_depth{depth}.png"
-            for depth in depths(experiment)
-            if selection.enough_to_draw(kept[kept.depth == float(depth)])
-        ]
-        if experiment in WITH_SUBCLASSES and selection.enough_to_draw(kept):
-            targets.append(f"{FIGURES}/{experiment}/fig11.png")
-        if selection.rankable(kept):
-            targets.append(f"{FIGURES}/{experiment}/fig4.png")
-            targets += [f"{RESULTS}/criteria/{experiment}_{name}.md" for name in ("cmi", "sign_error")]
-            targets.append(f"{RESULTS}/leaderboard/{experiment}.md")
-            targets.append(f"{FIGURES}/{experiment}/sweeps.png")
-        if not selection.followed_runs(runs, MIN_TRAIN_ACC):
-            continue
-        targets.append(f"{FIGURES}/{experiment}/fig2.png")
-        if FOLLOWED_EPOCHS:
-            targets.append(f"{FIGURES}/{experiment}/fig6.png")
-            if experiment in WITH_SUBCLASSES:
-                targets.append(f"{FIGURES}/{experiment}/fig7.png")
-    return targets
+    """The tables and figures the trained runs can support (intraclass.selection.plan_products; the summary lists
+    the others with the reason)."""
+    path = checkpoints.collect_runs.get().output.table
+    return _planned(os.stat(path).st_mtime_ns)
+
+
+@cache
+def _planned(mtime_ns):
+    products = selection.plan_products(study_runs_table(), STUDY_FACTS)
+    return [f"{RESULTS}/{product.target}" for product in products if not product.reason]

@@ -26,7 +26,6 @@ rule cmi:
         "../envs/torch.yaml"
     params:
         run_ids=get_experiment_runs,
-        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/cmi.py"
 
@@ -62,7 +61,6 @@ rule sign_error:
         "../envs/torch.yaml"
     params:
         run_ids=get_experiment_runs,
-        min_train_acc=MIN_TRAIN_ACC,
         dpi=config["plots"]["dpi"],
     script:
         "../scripts/sign_error.py"

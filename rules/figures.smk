@@ -43,7 +43,6 @@ rule fig3:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
-        min_train_acc=MIN_TRAIN_ACC,
         experiments=list(EXPERIMENTS),
     script:
         "../scripts/fig3.py"
@@ -61,7 +60,6 @@ rule fig3_sharpness:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
-        min_train_acc=MIN_TRAIN_ACC,
         experiments=list(EXPERIMENTS),
     script:
         "../scripts/fig3_sharpness.py"
@@ -81,7 +79,6 @@ rule fig4:
         dpi=config["plots"]["dpi"],
         points=config["plots"]["fig4_points"],
         run_ids=get_experiment_runs,
-        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig4.py"
 
@@ -100,7 +97,6 @@ rule fig5:
     params:
         dpi=config["plots"]["dpi"],
         run_ids=get_depth_runs,
-        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig5.py"
 
@@ -155,7 +151,6 @@ rule fig8:
         "../envs/torch.yaml"
     params:
         dpi=config["plots"]["dpi"],
-        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig8.py"
 
@@ -173,6 +168,5 @@ rule fig11:
     params:
         dpi=config["plots"]["dpi"],
         run_ids=get_experiment_runs,
-        min_train_acc=MIN_TRAIN_ACC,
     script:
         "../scripts/fig11.py"

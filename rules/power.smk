@@ -30,7 +30,6 @@ rule power_table:
         "../envs/torch.yaml"
     params:
         run_ids=get_experiment_runs,
-        min_train_acc=MIN_TRAIN_ACC,
         ties=config["kendall"]["ties"],
         pairs=config["kendall"]["pairs"],
         n_resamples=config["kendall"]["n_resamples"],

@@ -23,6 +23,6 @@ rule summary:
     params:
         study=STUDY,
         experiments=list(EXPERIMENTS),
-        min_train_acc=MIN_TRAIN_ACC,
+        facts=STUDY_FACTS._asdict(),
     script:
         "../scripts/summary.py"

@@ -31,7 +31,7 @@ rule sweeps:
 rule sweep_tables:
     input:
         runs=f"{RESULTS}/runs.csv",
-        sweeps=get_experiment_outputs("sweeps.json"),
+        sweeps=get_kept_outputs("sweeps.json"),  # a diverged run has no pre-activations to sweep
         metrics=get_experiment_outputs("metrics.json"),  # each run's per-image test correctness
     output:
         **figure_files("sweeps", category="Sweeps"),
@@ -48,8 +48,7 @@ rule sweep_tables:
     conda:
         "../envs/torch.yaml"
     params:
-        run_ids=get_experiment_runs,
-        min_train_acc=MIN_TRAIN_ACC,
+        run_ids=get_kept_runs,
         ties=config["kendall"]["ties"],
         n_resamples=config["kendall"]["n_resamples"],
         seed=config["kendall"]["bootstrap_seed"],

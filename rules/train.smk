@@ -29,8 +29,8 @@ rule train:
         "../scripts/train.py"
 
 
-# A checkpoint: which runs Fig. 6 and 7 follow over training (high / mid / low test accuracy) is known only
-# once runs.csv exists.
+# A checkpoint: which runs count (runs.csv's kept and reason columns), hence which tables and figures the study can
+# have and which runs Fig. 2, 6 and 7 follow, is known only once runs.csv exists.
 checkpoint collect_runs:
     input:
         metrics=run_outputs("metrics.json"),
@@ -41,6 +41,6 @@ checkpoint collect_runs:
     conda:
         "../envs/torch.yaml"
     params:
-        study=STUDY,
+        min_train_acc=config["kendall"]["min_train_acc"],  # read here only: runs.csv says which runs count
     script:
         "../scripts/collect_runs.py"

@@ -7,10 +7,10 @@ import pandas as pd
 from intraclass.criteria import cmi_table, write_cmi_tables
 from intraclass.logs import log_to_file
 from intraclass.registry import MEASURES
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-kept = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc).kept
+kept = split_runs(measures, snakemake.params.run_ids).kept
 table = cmi_table(kept, [m for m in MEASURES if m in measures.columns])
 write_cmi_tables(table, Path(snakemake.output.table).with_suffix(""))

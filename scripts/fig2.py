@@ -1,8 +1,9 @@
 """Rule fig2: the pre-activation histogram of one neuron on one class against the whole data set (c3's ratio),
 for the neuron and class with the largest ratio in the experiment's best fitted run."""
 
+from intraclass.figure_data import top_ratio_neuron
 from intraclass.logs import log_to_file
-from intraclass.plots import fig2_neuron_histogram, layer_labels, run_label, save_figure, top_ratio_neuron
+from intraclass.plots import fig2_neuron_histogram, layer_labels, run_label, save_figure
 from intraclass.preactivations import load_preactivations
 from intraclass.storage import read_json
 

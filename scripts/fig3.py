@@ -8,10 +8,10 @@ import pandas as pd
 from intraclass.logs import log_to_file
 from intraclass.plots import fig3_measure_vs_accuracy, save_figure
 from intraclass.registry import measures_for
-from intraclass.selection import select_runs
+from intraclass.selection import split_runs
 
 log_to_file(snakemake.log[0])
-selection = select_runs(pd.read_csv(snakemake.input.measures), snakemake.params.min_train_acc)
+selection = split_runs(pd.read_csv(snakemake.input.measures))
 paths = zip(snakemake.params.experiments, snakemake.input.kendall, strict=True)
 logging.info("measures plotted: %s", [m.name for m in measures_for(selection.kept.columns, stage="preactivations")])
 figure = fig3_measure_vs_accuracy(selection, {experiment: pd.read_csv(path) for experiment, path in paths})

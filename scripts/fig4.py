@@ -2,14 +2,15 @@
 
 import pandas as pd
 
+from intraclass.figure_data import kendall_over_k, log_k_grid, subclasses_per_class
 from intraclass.logs import log_to_file
-from intraclass.plots import fig4_kendall_vs_k, kendall_over_k, log_k_grid, save_figure, subclasses_per_class
-from intraclass.selection import select_experiment
+from intraclass.plots import fig4_kendall_vs_k, save_figure
+from intraclass.selection import split_runs
 from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-kept = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc).kept
+kept = split_runs(measures, snakemake.params.run_ids).kept
 paths = zip(snakemake.params.run_ids, snakemake.input.summaries, strict=True)
 summaries = {run_id: read_json(path) for run_id, path in paths}
 ks = log_k_grid(min(s["n_neurons"] for s in summaries.values()), snakemake.params.points)

@@ -5,12 +5,12 @@ import pandas as pd
 
 from intraclass.logs import log_to_file
 from intraclass.plots import fig5_measures_per_layer, save_figure
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])
 runs = pd.read_csv(snakemake.input.runs)
-kept = set(select_experiment(runs, snakemake.params.run_ids, snakemake.params.min_train_acc).kept.run_id)
+kept = set(split_runs(runs, snakemake.params.run_ids).kept.run_id)
 paths = zip(snakemake.params.run_ids, snakemake.input.summaries, snakemake.input.untrained, strict=True)
 chosen = [(trained, untrained) for run_id, trained, untrained in paths if run_id in kept]
 figure = fig5_measures_per_layer(

@@ -3,15 +3,9 @@ of the subclass with the maximum and of the one with the median selectivity (fin
 subclass against rest of superclass, standardised per epoch (see intraclass.plots.fig7_selective_neuron_over_epochs).
 """
 
+from intraclass.figure_data import neuron_distribution, selective_subclasses
 from intraclass.logs import log_to_file
-from intraclass.plots import (
-    fig7_selective_neuron_over_epochs,
-    layer_labels,
-    neuron_distribution,
-    run_label,
-    save_figure,
-    selective_subclasses,
-)
+from intraclass.plots import fig7_selective_neuron_over_epochs, layer_labels, run_label, save_figure
 from intraclass.preactivations import load_preactivations
 from intraclass.storage import read_json
 

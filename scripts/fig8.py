@@ -4,8 +4,8 @@ import pandas as pd
 
 from intraclass.logs import log_to_file
 from intraclass.plots import fig8_accuracy_histogram, save_figure
-from intraclass.selection import select_runs
+from intraclass.selection import split_runs
 
 log_to_file(snakemake.log[0])
-figure = fig8_accuracy_histogram(select_runs(pd.read_csv(snakemake.input.runs), snakemake.params.min_train_acc))
+figure = fig8_accuracy_histogram(split_runs(pd.read_csv(snakemake.input.runs)))
 save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)

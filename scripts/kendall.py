@@ -10,17 +10,20 @@ from intraclass.kendall import kendall_interval_table, write_kendall_interval_ta
 from intraclass.logs import log_to_file
 from intraclass.registry import MEASURES, measures_for
 from intraclass.results import at_bound_column
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 from intraclass.storage import read_json, write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-kept, excluded = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc)
+kept, excluded = split_runs(measures, snakemake.params.run_ids)
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
+# rows aligned with kept; no kept run leaves nothing to resample (every cell n/a, "no fitted model")
+correct = correctness_matrix([metrics[run_id] for run_id in kept.run_id]) if len(kept) else None
+names = [m.name for m in measures_for(measures.columns)] or list(MEASURES)  # none measured (all diverged): all n/a
 table = kendall_interval_table(
     kept,
-    [m.name for m in measures_for(measures.columns)],
-    correct=correctness_matrix([metrics[run_id] for run_id in kept.run_id]),  # rows aligned with kept
+    names,
+    correct=correct,
     n_resamples=snakemake.params.n_resamples,
     seed=snakemake.params.seed,
     confidence=snakemake.params.confidence,

@@ -4,6 +4,7 @@ control (SPEC §11)."""
 
 import logging
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from intraclass.controls import shuffle_within_superclass
@@ -18,6 +19,10 @@ final_model = snakemake.input.preactivations[0]  # the run's own folder comes fi
 with threadpool_limits(snakemake.threads):  # BLAS threads beyond the job's cores slow the Gram products down
     for source, target in zip(snakemake.input.preactivations, snakemake.output.measures, strict=True):
         layers, names, labels, sublabels = load_preactivations(source)
+        if not all(np.isfinite(layer).all() for layer in layers):  # a diverged run: excluded, nothing to measure
+            write_json(target, {"layer_names": names, "measures": {}, "not_measured": "non-finite pre-activations"})
+            logging.warning("%s: non-finite pre-activations (the run diverged); no measure computed", source)
+            continue
         inputs = PreactivationInputs(layers, names, labels, sublabels, snakemake.params.options)
         summary = {**inputs.summary, "measures": compute_measures(inputs)}
         if seed is not None and source == final_model and sublabels is not None:

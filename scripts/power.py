@@ -9,12 +9,12 @@ import pandas as pd
 from intraclass.correctness import correctness_matrix
 from intraclass.logs import log_to_file
 from intraclass.power import power_table, write_power_tables
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 from intraclass.storage import read_json
 
 log_to_file(snakemake.log[0])
 runs = pd.read_csv(snakemake.input.runs)
-kept, excluded = select_experiment(runs, snakemake.params.run_ids, snakemake.params.min_train_acc)
+kept = split_runs(runs, snakemake.params.run_ids).kept  # runs.csv says which runs count
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
 table = power_table(
     kept,

@@ -10,12 +10,12 @@ from intraclass.criteria_plots import fig_sign_error_cdf
 from intraclass.logs import log_to_file
 from intraclass.plots import save_figure
 from intraclass.registry import MEASURES
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 from intraclass.storage import write_csv
 
 log_to_file(snakemake.log[0])
 measures = pd.read_csv(snakemake.input.measures)
-kept = select_experiment(measures, snakemake.params.run_ids, snakemake.params.min_train_acc).kept
+kept = split_runs(measures, snakemake.params.run_ids).kept
 names = [m for m in MEASURES if m in measures.columns]
 environments = sign_error_environments(kept, names)
 write_csv(snakemake.output.environments, environments)

@@ -6,13 +6,14 @@ from intraclass.controls import control_verdicts
 from intraclass.kendall import interval_cells, read_kendall_interval_table
 from intraclass.logs import log_to_file
 from intraclass.power import power_cells
-from intraclass.selection import select_runs
+from intraclass.selection import StudyFacts, plan_products, split_runs
 from intraclass.storage import write_text
 from intraclass.summary import front_page
 
 log_to_file(snakemake.log[0])
 runs = pd.read_csv(snakemake.input.runs)
-kept, excluded = select_runs(runs, snakemake.params.min_train_acc)
+kept, excluded = split_runs(runs)
+skipped = [p for p in plan_products(runs, StudyFacts(**snakemake.params.facts)) if p.reason]
 measures = pd.read_csv(snakemake.input.measures)
 tables = {
     experiment: interval_cells(read_kendall_interval_table(path), digits=2, latex=False)
@@ -26,6 +27,6 @@ verdicts = {
     f"{dataset}_{arch}": control_verdicts(rows)
     for (dataset, arch), rows in measures[measures.run_id.isin(kept.run_id)].groupby(["dataset", "arch"])
 }
-args = (snakemake.params.study, runs, excluded, tables, verdicts, snakemake.params.min_train_acc, power)
+args = (snakemake.params.study, runs, excluded, tables, verdicts, skipped, power)
 write_text(snakemake.output.rst, front_page(*args))
 write_text(snakemake.output.markdown, front_page(*args, markup="md"))

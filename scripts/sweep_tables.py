@@ -8,13 +8,13 @@ import pandas as pd
 from intraclass.correctness import correctness_matrix
 from intraclass.logs import log_to_file
 from intraclass.plots import fig_sweeps, save_figure
-from intraclass.selection import select_experiment
+from intraclass.selection import split_runs
 from intraclass.storage import read_json
 from intraclass.sweeps import sweep_kendall, write_sweep_tables
 
 log_to_file(snakemake.log[0])
 runs = pd.read_csv(snakemake.input.runs)
-kept = select_experiment(runs, snakemake.params.run_ids, snakemake.params.min_train_acc).kept
+kept = split_runs(runs, snakemake.params.run_ids).kept
 sweeps = dict(zip(snakemake.params.run_ids, map(read_json, snakemake.input.sweeps), strict=True))
 metrics = {m["run_id"]: m for m in map(read_json, snakemake.input.metrics)}
 table = sweep_kendall(

@@ -307,7 +307,7 @@ def test_k_authors_is_round_neurons_over_groups():
     assert M.c3(x, lab, k="authors") == M.c3(x, lab, k=6)
     assert M.c1(x, lab, sub, k="authors") != M.c1(x, lab, sub, k=30)
     s = M.measure_summary(layers, ["a", "b", "c"], lab, sub, k_neurons="authors")
-    assert s["params"]["k_neurons"] == "authors" and s["params"]["k_neurons_used"] == {"c3": 6, "c1": 2}
+    assert s["params"]["k_neurons"] == "authors" and s["params"]["k_neurons_used"] == {"c3": 6, "c5": 6, "c1": 2}
     assert s["c1"] == M.c1(x, lab, sub, k=2) and s["c3"] == M.c3(x, lab, k=6)
     # Python's round, as theirs: 10 / 4 = 2.5 -> 2, and at least 1 neuron
     assert M.c3(x[:, :10], np.arange(len(lab)) % 4, k="authors") == M.c3(x[:, :10], np.arange(len(lab)) % 4, k=2)
@@ -522,6 +522,8 @@ def test_measure_summary_consistent_with_functions():
         assert s["k_curve"]["c3"][k - 1] == pytest.approx(M.c3(x, lab, k=k), abs=1e-12)
     assert s["per_layer"]["c1"][1] == pytest.approx(M.c1(layers[1], lab, sub, k=2), abs=1e-12)
     assert s["per_layer"]["c3"][2] == pytest.approx(M.c3(layers[2], lab, k=2), abs=1e-12)
+    assert s["per_layer"]["c5"][2] == pytest.approx(M.c5(layers[2], lab, k=2), abs=1e-12)
+    assert s["c5"] == pytest.approx(M.c5(layers, lab, k=4), abs=1e-12)
     assert s["per_layer"]["c2"][0] == pytest.approx(M.c2(layers[:1], lab, sub, k=1), abs=1e-12)
     assert s["per_layer"]["c4"][2] == pytest.approx(M.c4(layers[2:], lab, k=1), abs=1e-12)
     subs = s["subclasses"]
@@ -538,7 +540,7 @@ def test_measure_summary_without_sublabels():
     layers, lab, _ = _random_hierarchy(rng)
     s = M.measure_summary(layers, ["a", "b", "c"], lab, None, k_neurons=3, k_layers=1)
     assert "c1" not in s and "c2" not in s and "subclasses" not in s
-    assert set(s["per_layer"]) == {"c3", "c4"} and set(s["k_curve"]) == {"c3"}
+    assert set(s["per_layer"]) == {"c3", "c4", "c5"} and set(s["k_curve"]) == {"c3"}
     assert s["classes"] == [0, 1, 2] and len(s["c4_per_class"]) == 3
     assert s["c3"] == pytest.approx(M.c3(np.concatenate(layers, axis=1), lab, k=3), abs=1e-12)
 

@@ -9,14 +9,14 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from intraclass import plots
+from intraclass import figure_data, plots
 from intraclass.grid import study_runs
 from intraclass.kendall import kendall_interval_table, kendall_table, write_kendall_tables
 from intraclass.measures import measure_summary
 from intraclass.paper import paper_experiments, paper_table, side_by_side, write_side_by_side
 from intraclass.registry import MEASURES
 from intraclass.results import RUN_COLUMNS
-from intraclass.selection import followed_runs, select_runs
+from intraclass.selection import experiment_name, followed_runs, mark_runs, select_runs
 
 PAPER_TABLES = {"cifar100-coarse_resnet": "table1", "cifar100_resnet": "table2", "cifar10_vgg": "table3"}
 
@@ -120,7 +120,7 @@ def test_every_figure_renders(paper, tmp_path):
     tables = {}
     for (dataset, arch), runs in kept.groupby(["dataset", "arch"]):
         present = [m for m in MEASURES if m in runs and runs[m].notna().any()]
-        tables[plots.experiment_name(dataset, arch)] = kendall_interval_table(runs, present, n_resamples=10)
+        tables[experiment_name(dataset, arch)] = kendall_interval_table(runs, present, n_resamples=10)
     figures = {
         "fig3": plots.fig3_measure_vs_accuracy(selection, tables),
         "fig3_sharpness": plots.fig3_sharpness_vs_accuracy(selection, tables),
@@ -132,16 +132,16 @@ def test_every_figure_renders(paper, tmp_path):
     for (dataset, arch), runs in kept.groupby(["dataset", "arch"]):
         experiment = f"{dataset}_{arch}"
         ids = list(runs.run_id)
-        ks = plots.log_k_grid(min(summaries[i]["n_neurons"] for i in ids), 5)
-        curves = {m: plots.kendall_over_k(runs, summaries, m, ks) for m in ("c1", "c3") if runs[m].notna().any()}
-        per_class = plots.subclasses_per_class([summaries[i] for i in ids]) if "c1" in curves else None
+        ks = figure_data.log_k_grid(min(summaries[i]["n_neurons"] for i in ids), 5)
+        curves = {m: figure_data.kendall_over_k(runs, summaries, m, ks) for m in ("c1", "c3") if runs[m].notna().any()}
+        per_class = figure_data.subclasses_per_class([summaries[i] for i in ids]) if "c1" in curves else None
         figures[f"{experiment}_fig4"] = plots.fig4_kendall_vs_k(curves, per_class, title=experiment)
         for depth, at_depth in runs.groupby("depth"):
             trained = [summaries[i] for i in at_depth.run_id]
             figures[f"{experiment}_fig5_{depth:g}"] = plots.fig5_measures_per_layer(
                 trained, f"{experiment}, depth x{depth:g}", untrained=trained[::-1]
             )
-        followed = followed_runs(runs)
+        followed = followed_runs(mark_runs(runs))
         epochs = [0, 1, 10, 50, 250]
         figures[f"{experiment}_fig6"] = plots.fig6_measures_over_epochs(
             {
@@ -154,7 +154,7 @@ def test_every_figure_renders(paper, tmp_path):
         )
         layers = [rng.standard_normal((200, 3)) for _ in range(8)]
         labels = np.repeat(np.arange(20), 10)
-        layer, neuron, class_id = plots.top_ratio_neuron(layers, labels)
+        layer, neuron, class_id = figure_data.top_ratio_neuron(layers, labels)
         names = plots.layer_labels(site_names("vgg", 8))
         figures[f"{experiment}_fig2"] = plots.fig2_neuron_histogram(
             layers, labels, layer, neuron, class_id, layer_names=names, run=plots.run_label(followed["high"], 0.5)

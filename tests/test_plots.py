@@ -12,9 +12,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex
 from matplotlib.markers import MarkerStyle
 
-from intraclass import plots
+from intraclass import figure_data, plots
 from intraclass.kendall import granulated_kendall, interval_markdown, kendall_interval_table
-from intraclass.selection import select_runs
+from intraclass.selection import experiment_name, select_runs
 
 GRID = dict(lr=[0.01, 0.1], batch_size=[100, 300], optimizer=["sgd", "adam"])
 
@@ -122,7 +122,7 @@ def layered_data(seed: int = 0):
 
 def test_fig2_histogram_and_ratio():
     layers, labels = layered_data()
-    assert plots.top_ratio_neuron(layers, labels) == (1, 1, 2)
+    assert figure_data.top_ratio_neuron(layers, labels) == (1, 1, 2)
     fig = plots.fig2_neuron_histogram(layers, labels, 1, 1, 2, layer_names=["a", "b"], bins=20, run="run7 (90.0% test)")
     (ax,) = fig.axes
     assert len(ax.containers) == 2
@@ -191,8 +191,8 @@ def kendall_tables(kept: pd.DataFrame, tmp_path, measures=("c1", "c3", "inv_sigm
         table = kendall_interval_table(runs, list(measures), n_resamples=50, seed=0)
         path = tmp_path / f"{dataset}_{arch}.csv"
         table.to_csv(path)
-        tables[plots.experiment_name(dataset, arch)] = pd.read_csv(path)
-        tables[f"{plots.experiment_name(dataset, arch)} markdown"] = interval_markdown(table)
+        tables[experiment_name(dataset, arch)] = pd.read_csv(path)
+        tables[f"{experiment_name(dataset, arch)} markdown"] = interval_markdown(table)
     return tables
 
 
@@ -365,17 +365,17 @@ def test_kendall_over_k_replaces_the_measure_per_k():
     summaries = {}
     for run_id, acc in zip(df.run_id, df.test_acc, strict=False):
         summaries[run_id] = {"k_curve": {"c3": [acc, -acc, 1.0]}}
-    ks, totals = plots.kendall_over_k(df, summaries, "c3", [3, 1, 2, 1])
+    ks, totals = figure_data.kendall_over_k(df, summaries, "c3", [3, 1, 2, 1])
     assert ks.tolist() == [1, 2, 3]
     np.testing.assert_allclose(totals, [1.0, -1.0, 0.0])
     expected = granulated_kendall(df.assign(c3=-df.test_acc), "c3")["total"]
     assert totals[1] == pytest.approx(expected)
     with pytest.raises(ValueError, match="only 3 neurons"):
-        plots.kendall_over_k(df, summaries, "c3", [4])
+        figure_data.kendall_over_k(df, summaries, "c3", [4])
     with pytest.raises(ValueError, match="no measure summary"):
-        plots.kendall_over_k(df, dict(list(summaries.items())[1:]), "c3", [1])
+        figure_data.kendall_over_k(df, dict(list(summaries.items())[1:]), "c3", [1])
     with pytest.raises(ValueError, match="no k curve"):
-        plots.kendall_over_k(df, summaries, "c1", [1])
+        figure_data.kendall_over_k(df, summaries, "c1", [1])
 
 
 def test_fig4_lines_and_c1_scaling():
@@ -399,15 +399,15 @@ def test_fig4_lines_and_c1_scaling():
 
 
 def test_subclasses_per_class_and_log_k_grid():
-    assert plots.subclasses_per_class([summary(n_classes=4, per_class=5)] * 2) == 5
-    assert plots.subclasses_per_class({"a": summary(per_class=2), "b": {"classes": [0]}}) == 2
+    assert figure_data.subclasses_per_class([summary(n_classes=4, per_class=5)] * 2) == 5
+    assert figure_data.subclasses_per_class({"a": summary(per_class=2), "b": {"classes": [0]}}) == 2
     with pytest.raises(ValueError, match="disagree"):
-        plots.subclasses_per_class([summary(per_class=2), summary(per_class=3)])
+        figure_data.subclasses_per_class([summary(per_class=2), summary(per_class=3)])
     with pytest.raises(ValueError, match="no summary has subclasses"):
-        plots.subclasses_per_class([{"classes": [0, 1]}])
-    grid = plots.log_k_grid(1000, 10)
+        figure_data.subclasses_per_class([{"classes": [0, 1]}])
+    grid = figure_data.log_k_grid(1000, 10)
     assert grid[0] == 1 and grid[-1] == 1000 and np.all(np.diff(grid) > 0) and len(grid) == 10
-    assert plots.log_k_grid(1).tolist() == [1]
+    assert figure_data.log_k_grid(1).tolist() == [1]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -541,23 +541,23 @@ def test_fig6_errors():
 def test_selective_subclasses_and_neuron_distribution():
     s = summary(n_classes=2, per_class=2)
     s["subclasses"]["selectivity_k1"] = [3.0, 1.0, 5.0, 2.0]
-    assert plots.selective_subclasses(s) == {"max": 2, "median": 3}  # sorted 1, 2, 3, 5 -> lower median 2.0
+    assert figure_data.selective_subclasses(s) == {"max": 2, "median": 3}  # sorted 1, 2, 3, 5 -> lower median 2.0
     s["subclasses"]["selectivity_k1"] = [2.0, 2.0, 5.0]
     s["subclasses"]["id"] = [7, 4, 9]
     # tie at 2.0 broken by id: order id 4, id 7, id 9 -> the median is id 7, at position 0
-    assert plots.selective_subclasses(s) == {"max": 2, "median": 0}
+    assert figure_data.selective_subclasses(s) == {"max": 2, "median": 0}
     with pytest.raises(ValueError, match="no subclasses"):
-        plots.selective_subclasses({"c3": 1.0})
+        figure_data.selective_subclasses({"c3": 1.0})
 
     labels = np.array([0, 0, 0, 1, 1, 1])
     sublabels = np.array([0, 0, 1, 2, 3, 3])
     layers = [np.zeros((6, 1)), np.arange(12, dtype=float).reshape(6, 2)]
-    inside, rest = plots.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l1", 1, 3, 1)
+    inside, rest = figure_data.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l1", 1, 3, 1)
     assert inside.tolist() == [9.0, 11.0] and rest.tolist() == [7.0]
     with pytest.raises(ValueError, match="no layer"):
-        plots.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l2", 0, 3, 1)
+        figure_data.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l2", 0, 3, 1)
     with pytest.raises(ValueError, match="empty"):
-        plots.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l1", 0, 5, 1)  # no subclass 5
+        figure_data.neuron_distribution(layers, ["l0", "l1"], labels, sublabels, "l1", 0, 5, 1)  # no subclass 5
 
 
 def test_fig7_split_violins_standardised_per_epoch():

@@ -1,5 +1,6 @@
-"""intraclass.selection: which runs count (with reasons), which runs Fig. 6/7 follow, whether anything can be
-ranked or drawn; and that planning the DAG, measures, tables and figures import no torch."""
+"""intraclass.selection: which runs count (with reasons, written once as runs.csv's kept/reason columns), which runs
+Fig. 2/6/7 follow, whether anything can be ranked or drawn, which tables and figures a study can have; and that
+planning the DAG, measures, tables and figures import no torch."""
 
 import subprocess
 import sys
@@ -9,7 +10,18 @@ import pandas as pd
 import pytest
 
 from intraclass.grid import HYPERPARAMETERS, paper_grid
-from intraclass.selection import enough_to_draw, followed_runs, rankable, select_runs
+from intraclass.kendall import granulated_kendall
+from intraclass.selection import (
+    KINDS,
+    StudyFacts,
+    enough_to_draw,
+    followed_runs,
+    mark_runs,
+    plan_products,
+    rankable,
+    select_runs,
+    split_runs,
+)
 
 
 def paper_runs() -> pd.DataFrame:
@@ -50,14 +62,47 @@ def test_followed_runs_high_mid_low():
         }
     )
     # kept: a .50, b .90, c .70, e .70, g .10 (d, f diverged; h unfitted) -> sorted g, a, c, e, b
-    assert followed_runs(df) == {"high": "b", "mid": "c", "low": "g"}
+    assert followed_runs(mark_runs(df)) == {"high": "b", "mid": "c", "low": "g"}
     # ties broken by run id: c and e tie at the top; sorted g, a, b, c, e -> "high" is e, the last
     tied = df.assign(test_acc=[0.50, 0.60, 0.90, 0.95, 0.90, 0.99, 0.10, 0.60])
-    assert followed_runs(tied) == {"high": "e", "mid": "b", "low": "g"}
-    assert followed_runs(df, min_train_acc=0.4)["mid"] == "h"  # a, b, c, e, g, h -> g a h c e b
-    assert followed_runs(df.iloc[:3].assign(train_acc=[1.0, 1.0, 0.2])) == {}  # 2 kept: nothing to follow
+    assert followed_runs(mark_runs(tied)) == {"high": "e", "mid": "b", "low": "g"}
+    assert followed_runs(mark_runs(df, 0.4))["mid"] == "h"  # a, b, c, e, g, h -> g a h c e b
+    assert followed_runs(mark_runs(df.iloc[:3].assign(train_acc=[1.0, 1.0, 0.2]))) == {}  # 2 kept: none followed
     with pytest.raises(ValueError, match="several experiments"):
-        followed_runs(df.assign(dataset=["x", "y"] * 4, arch="vgg"))
+        followed_runs(mark_runs(df.assign(dataset=["x", "y"] * 4, arch="vgg")))
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['kept'\]"):
+        followed_runs(df)  # the decision is runs.csv's, never taken again here
+
+
+def test_mark_runs_writes_the_decision_that_split_runs_reads_back(tmp_path):
+    df = paper_runs().iloc[:4].copy()
+    df.loc[1, "diverged"] = True
+    df.loc[2, "train_acc"] = 0.5
+    marked = mark_runs(df, 0.99)
+    assert list(marked.kept) == [True, False, False, True]
+    assert list(marked.reason) == ["", "diverged", "train_acc 0.5000 < 0.99 (not fitted)", ""]
+    marked.to_csv(tmp_path / "runs.csv", index=False)  # as runs.csv is written and read back
+    kept, excluded = split_runs(pd.read_csv(tmp_path / "runs.csv"))
+    assert list(kept.run_id) == [df.run_id[0], df.run_id[3]]
+    assert list(excluded.reason) == ["diverged", "train_acc 0.5000 < 0.99 (not fitted)"]
+    kept, excluded = split_runs(marked, [df.run_id[1], df.run_id[3]])
+    assert list(kept.run_id) == [df.run_id[3]] and list(excluded.run_id) == [df.run_id[1]]
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['kept', 'reason'\]"):
+        split_runs(df)
+
+
+def test_rankable_says_exactly_when_granulated_kendall_has_a_cell():
+    # brute force against the statistic itself, on random subsets of the paper's grid with replicates
+    grid = paper_runs()
+    runs = pd.concat([grid, grid.assign(replicate=1, run_id=grid.run_id + "_r1")], ignore_index=True)
+    rng = np.random.default_rng(0)
+    answers = []
+    for size in (1, 2, 2, 3, 3, 4, 5, 8) * 10:
+        kept = runs.iloc[rng.choice(len(runs), size, replace=False)]
+        with_cell = granulated_kendall(kept.assign(m=rng.normal(size=size)), "m", orientation=1)["total"] is not None
+        assert rankable(kept) == with_cell, kept[list(HYPERPARAMETERS)]
+        answers.append(with_cell)
+    assert 5 < sum(answers) < len(answers) - 5  # both answers were exercised
 
 
 def test_rankable_and_enough_to_draw():
@@ -84,3 +129,43 @@ def test_planning_measures_tables_and_figures_import_no_torch():
     code += "print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def study_runs(kept: list[bool], depth: list[float] | None = None) -> pd.DataFrame:
+    """An experiment digits_vgg of len(kept) runs varying the learning rate (and depth when given)."""
+    n = len(kept)
+    runs = pd.DataFrame([paper_runs().iloc[2].to_dict()] * n).assign(
+        run_id=[f"r{i}" for i in range(n)], dataset="digits", arch="vgg", lr=[0.01 * (i + 1) for i in range(n)]
+    )
+    runs["weight_decay"], runs["width"], runs["depth"] = 0.0, 1.0, 1.0 if depth is None else depth
+    return runs.assign(kept=kept, reason=["" if k else "diverged" for k in kept])
+
+
+def test_plan_products_gives_every_kind_with_the_reason_it_cannot_be_made():
+    facts = StudyFacts(frozenset({"digits_vgg"}), followed_epochs=True)
+    everything = plan_products(study_runs([True] * 4), facts)
+    assert [p.kind for p in everything] == list(KINDS)  # one experiment, one depth: one product per kind
+    assert all(p.reason == "" for p in everything)
+    assert everything[3].target == "figures/digits_vgg/fig5_depth1.png"
+
+    one = {p.kind: p.reason for p in plan_products(study_runs([True]), facts)}
+    assert one["fig8"] == "no experiment has 2 kept runs (at most 1)"
+    assert one["fig5"] == "1 kept run(s); it needs 2"
+    assert one["fig4"] == one["cmi"] == "no hyperparameter axis has 2 kept runs that differ only in it (1 kept run(s))"
+    assert one["fig6"] == "1 kept run(s); it follows 3"
+
+    none_kept = plan_products(study_runs([False, False]), StudyFacts(frozenset(), followed_epochs=False))
+    reasons = {p.kind: p.reason for p in none_kept}
+    assert reasons["fig3"] == "no experiment has 2 kept runs (at most 0)"
+    assert reasons["fig11"] == reasons["fig7"] == "the data set has no subclasses"
+    assert reasons["fig6"] == "no snapshot epoch is configured (training.snapshot_epochs)"
+    assert all(p.reason for p in none_kept)
+
+    # two depths: a fig5 per depth, each on its own kept runs; 3 kept in all are followed
+    two_depths = plan_products(study_runs([True, True, True, False], depth=[1.0, 1.0, 1.5, 1.5]), facts)
+    fig5 = {p.target: p.reason for p in two_depths if p.kind == "fig5"}
+    assert fig5 == {
+        "figures/digits_vgg/fig5_depth1.png": "",
+        "figures/digits_vgg/fig5_depth1.5.png": "1 kept run(s); it needs 2",
+    }
+    assert {p.kind: p.reason for p in two_depths}["fig2"] == ""
