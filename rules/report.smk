@@ -12,6 +12,7 @@ rule summary:
         runs=f"{RESULTS}/runs.csv",
         measures=f"{RESULTS}/measures.csv",
         tables=expand(f"{RESULTS}/kendall/{{experiment}}.csv", experiment=EXPERIMENTS),
+        power=expand(f"{RESULTS}/power/{{experiment}}.csv", experiment=EXPERIMENTS),
     output:
         rst=f"{RESULTS}/summary.rst",
         markdown=f"{RESULTS}/summary.md",

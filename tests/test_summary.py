@@ -29,8 +29,11 @@ VERDICTS = {
 }
 
 
+POWER = {"digits_vgg": (["axis", "range / SD", "verdict"], [["learning rate", "6.6", "can rank"]])}
+
+
 def test_front_page_says_what_was_kept_and_why_and_renders_cleanly():
-    rst = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED)
+    rst = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER)
     assert "**3 runs trained, 2 kept, 1 excluded**" in rst
     assert "     - train_acc 0.5000 < 0.99 (not fitted)" in rst
     assert "     - 0.33 [0.10, 0.60] (1/8 axes)" in rst
@@ -38,6 +41,9 @@ def test_front_page_says_what_was_kept_and_why_and_renders_cleanly():
     assert "- **c3** does not beat the untrained control (50% of 2 runs; median 1.2 vs 1.1)." in rst
     html = docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})["html_body"]
     assert "<table" in html and "Excluded runs" in html
-    md = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, markup="md")
+    md = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER, markup="md")
     assert "| figures/digits_vgg/fig6.png | 2 kept run(s); it follows 3 |" in md
+    # the page begins with the power table, before the runs and the Kendall cells
+    assert md.index("| learning rate | 6.6 | can rank |") < md.index("**3 runs trained") < md.index("| c3 |")
+    assert rst.index("     - can rank") < rst.index("**3 runs trained")
     assert "# Study demo" in md and "| c3 | 0.33 [0.10, 0.60] | 0.33 [0.10, 0.60] (1/8 axes) |" in md
