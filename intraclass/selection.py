@@ -259,6 +259,7 @@ KINDS: dict[str, Kind] = {
     "fig4": Kind("experiment", "figures/{experiment}/fig4.png", (_can_rank,)),
     "cmi": Kind("experiment", "criteria/{experiment}_cmi.md", (_can_rank,)),
     "sign_error": Kind("experiment", "criteria/{experiment}_sign_error.md", (_can_rank,)),
+    "sign_error_cdf": Kind("experiment", "figures/{experiment}/sign_error_cdf.png", (_can_rank,)),
     "sweeps": Kind("experiment", "figures/{experiment}/sweeps.png", (_can_rank,)),
     "leaderboard": Kind("experiment", "leaderboard/{experiment}.md", (_can_rank,)),
     "fig2": Kind("experiment", "figures/{experiment}/fig2.png", (_can_follow,)),

@@ -1,14 +1,12 @@
-"""Rule sign_error: one experiment's robust sign-error table (CSV, Markdown, LaTeX), its environments, and the
-empirical CDF of the environments' sign-errors per measure (Dziugaite et al. 2020)."""
+"""Rule sign_error: one experiment's robust sign-error table (CSV, Markdown, LaTeX) and its environments (Dziugaite
+et al. 2020)."""
 
 from pathlib import Path
 
 import pandas as pd
 
 from intraclass.criteria import sign_error_environments, sign_error_table, write_sign_error_tables
-from intraclass.criteria_plots import fig_sign_error_cdf
 from intraclass.logs import log_to_file
-from intraclass.plots import save_figure
 from intraclass.registry import MEASURES
 from intraclass.selection import split_runs
 from intraclass.storage import write_csv
@@ -20,6 +18,3 @@ names = [m for m in MEASURES if m in measures.columns]
 environments = sign_error_environments(kept, names)
 write_csv(snakemake.output.environments, environments)
 write_sign_error_tables(sign_error_table(environments, names), Path(snakemake.output.table).with_suffix(""))
-errors = {name: environments.loc[environments.measure == name, "sign_error"] for name in names}
-figure = fig_sign_error_cdf(errors, title=snakemake.wildcards.experiment)
-save_figure(figure, snakemake.output.pdf, snakemake.output.png, dpi=snakemake.params.dpi)
