@@ -313,26 +313,29 @@ def downsample(data: DatasetArrays, resolution: int) -> DatasetArrays:
     return replace(data, x_train=pool(data.x_train), x_test=pool(data.x_test), max_shift=shift)
 
 
-def stratified_subset(data: DatasetArrays, size: int, seed: int = SUBSET_SEED) -> DatasetArrays:
+def stratified_subset(
+    data: DatasetArrays, size: int, seed: int = SUBSET_SEED, option: str = "train_subset"
+) -> DatasetArrays:
     """``size`` training images drawn without replacement, stratified by subclass where the data set has them (so by
     class too) else by class, kept in their original order; the test split stays whole.
 
     Stratifying by the finest labels makes ``fashion`` and ``fashion-coarse`` (or ``cifar100`` and
-    ``cifar100-coarse``) draw the same images for the same size.
+    ``cifar100-coarse``) draw the same images for the same size. ``option`` is the config key errors name: the data
+    set's ``train_subset`` or a run's ``train_size``.
     """
     from sklearn.model_selection import train_test_split  # a second to import: only jobs that cut a subset pay it
 
     n = len(data.y_train)
     if not 0 < size < n:
         raise DatasetError(
-            f"train_subset {size} of data set {data.name!r} must be between 1 and {n - 1} (it has {n} training "
+            f"{option} {size} of data set {data.name!r} must be between 1 and {n - 1} (it has {n} training "
             "images); leave it out to train on all"
         )
     strata = data.y_train if data.sub_train is None else data.sub_train
     try:
         kept, _ = train_test_split(np.arange(n), train_size=size, stratify=strata, random_state=seed)
     except ValueError as error:  # fewer images than strata, or a stratum of one image
-        raise DatasetError(f"train_subset {size} of data set {data.name!r}: {error}") from error
+        raise DatasetError(f"{option} {size} of data set {data.name!r}: {error}") from error
     kept = np.sort(kept)
     return replace(
         data,

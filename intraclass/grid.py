@@ -17,7 +17,9 @@ import pandas as pd
 
 from .columns import as_bool
 
-HYPERPARAMETERS = ("lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth")
+HYPERPARAMETERS = (
+    "lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth", "train_size",
+)  # fmt: skip
 
 
 # The granulated-Kendall axes (intraclass.kendall): here so that planning (intraclass.selection) needs no statistics.
@@ -53,6 +55,7 @@ AXES: tuple[Axis, ...] = (
     Axis("augment", "augment", "data augm.", "dropout", 0.0),
     Axis("width", "width", "width", "depth", 1.0),
     Axis("depth", "depth", "depth", "width", 1.0),
+    Axis("train_size", "train_size", "train size"),  # not the paper's: Dziugaite et al. (2020) vary it
 )
 # The paper's coupled axes (A.1): weight decay only at the highest rate; dropout only without augmentation;
 # width and depth never both enlarged. (The paper prints lr 0.32, a typo for 0.032: SPEC §3.)
@@ -84,7 +87,10 @@ def experiment_name(dataset: str, arch: str) -> str:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One model to train: dataset, architecture, the 8 hyperparameters and a replicate index."""
+    """One model to train: dataset, architecture, the hyperparameters and a replicate index.
+
+    ``train_size`` is the number of training images, a stratified seeded subset of the prepared training split
+    (:func:`intraclass.data.stratified_subset`); None trains on the whole split."""
 
     dataset: str
     arch: str
@@ -97,6 +103,7 @@ class RunConfig:
     width: float
     depth: float
     replicate: int = 0
+    train_size: int | None = None
 
     def __post_init__(self) -> None:
         # Normalise types so that YAML's 1 and 1.0 give one configuration and one id.
@@ -104,6 +111,8 @@ class RunConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "batch_size", int(self.batch_size))
         object.__setattr__(self, "augment", bool(self.augment))
+        if self.train_size is not None:
+            object.__setattr__(self, "train_size", int(self.train_size))
 
     @property
     def experiment(self) -> str:
@@ -113,10 +122,12 @@ class RunConfig:
     @property
     def run_id(self) -> str:
         """Readable and stable, e.g. ``digits-coarse_resnet_lr0.1_wd0_bs100_sgd_do0_aug1_w1_d1_r0``: the
-        experiment, then the hyperparameters and the replicate."""
+        experiment, then the hyperparameters (``_n<train_size>`` only when set, so that ids of whole-split runs
+        predate the axis) and the replicate."""
+        size = "" if self.train_size is None else f"_n{self.train_size}"
         return (
             f"{self.experiment}_lr{self.lr:g}_wd{self.weight_decay:g}_bs{self.batch_size}"
-            f"_{self.optimizer}_do{self.dropout:g}_aug{int(self.augment)}_w{self.width:g}_d{self.depth:g}"
+            f"_{self.optimizer}_do{self.dropout:g}_aug{int(self.augment)}_w{self.width:g}_d{self.depth:g}{size}"
             f"_r{self.replicate}"
         )
 
@@ -158,7 +169,7 @@ def star_grid(dataset: str, arch: str, base: Mapping[str, Any], values: Mapping[
 
 def list_grid(dataset: str, arch: str, base: Mapping[str, Any], values: Mapping[str, Iterable[Any]]) -> list[RunConfig]:
     """The product of explicit value lists per axis; axes without a list keep the base value."""
-    axes = {name: list(values.get(name, [base[name]])) for name in HYPERPARAMETERS}
+    axes = {name: list(values.get(name, [base.get(name)])) for name in HYPERPARAMETERS}
     combos = itertools.product(*axes.values())
     return [RunConfig(dataset, arch, **dict(zip(axes, combo, strict=True))) for combo in combos]
 
@@ -174,7 +185,7 @@ def experiment_runs(experiment: Mapping[str, Any]) -> list[RunConfig]:
             axis: [
                 v for v in PAPER_AXIS_VALUES[axis] if not (axis == "dropout" and arch == "vgg" and v > VGG_MAX_DROPOUT)
             ]
-            for axis in HYPERPARAMETERS
+            for axis in PAPER_AXIS_VALUES
         }
         values = experiment.get("values") or (default_values if design == "star" else {})
         runs = (star_grid if design == "star" else list_grid)(dataset, arch, base, values)

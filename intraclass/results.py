@@ -18,8 +18,10 @@ RUN_COLUMNS = (
 
 
 def runs_table(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per run from the runs' metrics.json contents, sorted by run id."""
-    frame = pd.DataFrame([{column: m[column] for column in RUN_COLUMNS} for m in metrics], columns=list(RUN_COLUMNS))
+    """One row per run from the runs' metrics.json contents, sorted by run id. ``train_size`` is the number of
+    images the run trained on (``n_train``), the whole split's included, so that the axis compares numbers."""
+    rows = [{**{c: m[c] for c in RUN_COLUMNS if c != "train_size"}, "train_size": m["n_train"]} for m in metrics]
+    frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
     return frame.sort_values("run_id", ignore_index=True)
 
 

@@ -271,7 +271,14 @@ def train(
     the run and is recorded as ``diverged``; it is not an error. The saved model and snapshots have their batch-norm
     statistics recomputed (:func:`recalibrate_batchnorm`). The metrics describe the saved float32 model
     (evaluated in float32 whatever the training precision), including which test images it classifies correctly.
+    ``data`` is the run's data set, already cut to its ``train_size`` (the workflow's rule subset_dataset); a
+    training split of another size is a ValueError.
     """
+    if run.train_size is not None and len(data.y_train) != run.train_size:
+        raise ValueError(
+            f"run {run.run_id} has train_size {run.train_size} but data set {data.name!r} has {len(data.y_train)} "
+            "training images: pass its stratified_subset"
+        )
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / "checkpoint.pt"
     dtype, layout = resolve_precision(settings.precision, device), memory_format(device)

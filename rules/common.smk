@@ -58,6 +58,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS) or "no-datasets",
     experiment="|".join(EXPERIMENTS) or "no-experiments",
     depth=r"1|1\.5",
+    train_size=r"[1-9][0-9]*",
 
 
 # --- paths ---------------------------------------------------------------------------------------------------
@@ -124,7 +125,12 @@ def get_run_params(wildcards):
 
 
 def get_run_dataset(wildcards):
-    return f"resources/datasets/{RUNS[wildcards.run_id].dataset}.npz"
+    """The data set a run trains on, and its extraction and sharpness read: the prepared one, or its stratified
+    subset of the run's train_size images (rule subset_dataset), so that every job of the run sees the same images."""
+    run = RUNS[wildcards.run_id]
+    if run.train_size is None:
+        return f"resources/datasets/{run.dataset}.npz"
+    return f"resources/datasets/{run.dataset}/train{run.train_size}.npz"
 
 
 def measure_options(k_layers):

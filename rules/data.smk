@@ -6,6 +6,7 @@ localrules:
     download_cifar,
     download_fashion,
     prepare_dataset,
+    subset_dataset,
 
 
 rule download_cifar:
@@ -48,3 +49,22 @@ rule prepare_dataset:
         dataset=get_dataset_params,
     script:
         "../scripts/prepare_dataset.py"
+
+
+# A run's train_size: one file per data set and size, read by all of the run's jobs (train, extract, sharpness).
+rule subset_dataset:
+    input:
+        dataset="resources/datasets/{dataset}.npz",
+    output:
+        dataset="resources/datasets/{dataset}/train{train_size}.npz",
+    log:
+        "resources/logs/subset_{dataset}_train{train_size}.log",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        train_size=lambda wildcards: int(wildcards.train_size),
+    script:
+        "../scripts/subset_dataset.py"
