@@ -75,7 +75,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .grid import HYPERPARAMETERS
+from .grid import HYPERPARAMETERS, with_train_size
 from .kendall import ACCURACY, AXES, GROUP_CONTEXT
 from .registry import MEASURES, label, measure
 from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, markdown_table, number, write_table
@@ -521,6 +521,7 @@ def _oriented_rows(df: pd.DataFrame, name: str, what: str) -> tuple[pd.DataFrame
     warning; a measure absent or NaN throughout gives no row, silently)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{what} needs a pandas DataFrame, got {type(df).__name__}")
+    df = with_train_size(df)
     missing = [c for c in (ACCURACY, *HYPERPARAMETERS) if c not in df.columns]
     if missing:
         raise ValueError(f"{what}: missing column(s) {missing}; have {list(df.columns)}")

@@ -79,6 +79,18 @@ PAPER_AXIS_VALUES: dict[str, tuple[Any, ...]] = {
 VGG_MAX_DROPOUT = 0.2  # the paper drops dropout 0.4 for VGGs
 
 
+WHOLE_SPLIT = 0  # train_size of a runs table without the column: every run trained on its whole split
+
+
+def with_train_size(runs: Any) -> Any:
+    """``runs`` with a ``train_size`` column: a runs table without one (written before the axis existed, or built by
+    hand with the paper's 8 axes) trained every run on its whole split, :data:`WHOLE_SPLIT`, a constant, so the axis
+    does not vary there. Anything but a DataFrame is returned as is, for its caller's type check."""
+    if isinstance(runs, pd.DataFrame) and "train_size" not in runs.columns:
+        return runs.assign(train_size=WHOLE_SPLIT)
+    return runs
+
+
 def experiment_name(dataset: str, arch: str) -> str:
     """The name of an experiment, a dataset-architecture pair, e.g. ``"cifar10_vgg"``: the unit of the Kendall
     tables, the figure folders and the paper's Tables 1-3, and the start of each of its runs' ids."""

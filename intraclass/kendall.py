@@ -87,7 +87,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import as_bool, require_columns
-from .grid import AXES, HYPERPARAMETERS, Axis
+from .grid import AXES, HYPERPARAMETERS, Axis, with_train_size
 from .registry import MEASURES, label
 from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, latex_text, markdown_table, number, write_table
 
@@ -308,6 +308,7 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
     within a configuration (two rows of one configuration and seed are a duplicated run).
     """
     _check_positive_int(n_resamples, "n_resamples")
+    df = with_train_size(df)
     require_columns(df, HYPERPARAMETERS, "draw_replicates")
     configuration = configurations(df)
     if "replicate" in df.columns:
@@ -328,6 +329,7 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
 def configurations(df: pd.DataFrame) -> np.ndarray:
     """Each row's configuration: rows agreeing on every hyperparameter (and dataset and architecture when present)
     share an id; ids 0, 1, ... in order of first appearance. The rows of one configuration are its seeds."""
+    df = with_train_size(df)
     require_columns(df, HYPERPARAMETERS, "configurations")
     keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
     return df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
@@ -341,6 +343,7 @@ def axis_pairs(df: pd.DataFrame, axis: str, pairs: Pairs = "cross") -> np.ndarra
     by_name = {a.name: a for a in AXES}
     if axis not in by_name:
         raise ValueError(f"unknown axis {axis!r}; axes: {list(by_name)}")
+    df = with_train_size(df)
     require_columns(df, HYPERPARAMETERS, "axis_pairs")
     compared = _pairs(df, by_name[axis], pairs)
     if compared is None:
@@ -655,6 +658,7 @@ class _Prepared:
 
 
 def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str, pairs: Pairs) -> _Prepared:
+    df = with_train_size(df)
     require_columns(df, (measure, ACCURACY, *HYPERPARAMETERS), what)
     values = pd.to_numeric(df[measure], errors="coerce").to_numpy(dtype=float)
     accuracy = pd.to_numeric(df[ACCURACY], errors="coerce").to_numpy(dtype=float)

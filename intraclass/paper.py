@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .grid import PAPER_AXIS_VALUES
 from .kendall import AXES, AXIS_NAMES, TOTAL
 from .registry import MEASURES, label
 from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, markdown_table, number, write_table
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 COLUMNS: tuple[str, ...] = (*AXIS_NAMES, TOTAL)
+# The axes the paper varies (training-set size is not one: its column is NaN, "n/a" beside ours).
+PAPER_COLUMNS: tuple[str, ...] = (*(a.name for a in AXES if a.column in PAPER_AXIS_VALUES), TOTAL)
 PAPER_TABLES_FILE = "paper_tables.csv"
 
 
@@ -151,16 +154,16 @@ def _paper_tables() -> pd.DataFrame:
     source = files(__package__).joinpath(PAPER_TABLES_FILE)
     with source.open() as handle:
         tables = pd.read_csv(handle)
-    expected = ["experiment", "table", "measure", *COLUMNS]
+    expected = ["experiment", "table", "measure", *PAPER_COLUMNS]
     if list(tables.columns) != expected:
         raise ValueError(f"{PAPER_TABLES_FILE}: columns {list(tables.columns)}, expected {expected}")
-    values = tables[list(COLUMNS)].to_numpy(dtype=float)
+    values = tables[list(PAPER_COLUMNS)].to_numpy(dtype=float)
     if not (np.isfinite(values).all() and (np.abs(values) <= 1).all()):
         raise ValueError(f"{PAPER_TABLES_FILE}: every coefficient must be a number in [-1, 1]")
     unknown = sorted(set(tables.measure) - set(MEASURES))
     if unknown:
         raise ValueError(f"{PAPER_TABLES_FILE}: unregistered measure(s) {unknown}")
-    return tables
+    return tables.reindex(columns=["experiment", "table", "measure", *COLUMNS])
 
 
 def _table_number(experiment: str) -> int:

@@ -36,7 +36,7 @@ from matplotlib.ticker import MaxNLocator
 
 from . import registry
 from .controls import control_column
-from .grid import experiment_name
+from .grid import experiment_name, with_train_size
 from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL
 from .measures import class_std_ratio
 from .registry import MEASURES, measures_for
@@ -292,6 +292,7 @@ def varied_axes(runs: pd.DataFrame) -> pd.Series:
     single axis; on the paper's full grid most runs differ on several. Values are compared as text, so 0.1 read
     from a CSV equals 0.1 from a config. Returns a Series aligned with ``runs.index``.
     """
+    runs = with_train_size(runs)
     columns = [axis.column for axis in AXES]
     missing = [c for c in columns if c not in runs.columns]
     if missing:

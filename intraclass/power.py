@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import require_columns
-from .grid import HYPERPARAMETERS
+from .grid import HYPERPARAMETERS, with_train_size
 from .kendall import AXES, TOTAL, Pairs, Ties, axis_pairs, configurations, granulated_kendall_intervals
 from .tables import MISSING_LATEX, latex_table, latex_text, markdown_table, number, write_table
 
@@ -91,6 +91,7 @@ def power_table(
     DataFrame indexed by ``axis`` (the axis names, then ``"experiment"``) with columns :data:`POWER_COLUMNS`;
     numbers are NaN where undefined (no group, no configuration with 2 seeds).
     """
+    runs = with_train_size(runs)
     require_columns(runs, ("test_acc", *HYPERPARAMETERS), "power_table")
     correct = np.asarray(correct)
     if correct.ndim != 2 or correct.shape[0] != len(runs) or (len(runs) and correct.shape[1] < 2):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import as_bool, require_columns
-from .grid import AXES, HYPERPARAMETERS, experiment_name
+from .grid import AXES, HYPERPARAMETERS, experiment_name, with_train_size
 
 __all__ = [
     "FOLLOWED_LABELS",
@@ -149,6 +149,7 @@ def rankable(kept: pd.DataFrame) -> bool:
     """Whether granulated Kendall has a cell for these kept runs: some axis of :data:`intraclass.grid.AXES` has a
     group of >= 2 runs (within the axis's filter, agreeing on dataset, architecture and every other hyperparameter)
     taking >= 2 values of the axis. Counts only: no coefficient is computed."""
+    kept = with_train_size(kept)
     require_columns(kept, HYPERPARAMETERS, "rankable")
     context = [c for c in ("dataset", "arch") if c in kept.columns]
     for axis in AXES:
