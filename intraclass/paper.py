@@ -65,7 +65,7 @@ def paper_experiments() -> set[str]:
 
 def paper_table(experiment: str) -> pd.DataFrame | None:
     """The paper's table for ``experiment`` (e.g. ``"cifar10_vgg"``), shaped like
-    :func:`intraclass.kendall.kendall_table`: rows = measures (index ``measure``), columns = :data:`COLUMNS`.
+    :func:`intraclass.kendall.kendall_table`: rows = measures (index ``measure``), columns = :data:`PAPER_COLUMNS`.
 
     ``None`` when the paper has no table for that dataset-architecture pair.
     """
@@ -74,7 +74,7 @@ def paper_table(experiment: str) -> pd.DataFrame | None:
     rows = _paper_tables().loc[lambda t: t.experiment == experiment]
     if rows.empty:
         return None
-    return rows.set_index("measure")[list(COLUMNS)].astype(float)
+    return rows.set_index("measure")[list(PAPER_COLUMNS)].astype(float)
 
 
 def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +84,10 @@ def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     ours, paper : DataFrame
-        Point-estimate tables, rows = measures, with every column of :data:`COLUMNS` (our
-        :func:`intraclass.kendall.kendall_table`; :func:`paper_table`). Other columns (e.g. interval bounds) are
-        ignored. Missing cells are NaN.
+        Point-estimate tables, rows = measures, with every column of :data:`PAPER_COLUMNS` (our
+        :func:`intraclass.kendall.kendall_table`; :func:`paper_table`); a column of :data:`COLUMNS` a table lacks
+        (the paper's ``train_size``) is missing there. Other columns (e.g. interval bounds) are ignored. Missing
+        cells are NaN.
 
     Returns
     -------
@@ -163,7 +164,7 @@ def _paper_tables() -> pd.DataFrame:
     unknown = sorted(set(tables.measure) - set(MEASURES))
     if unknown:
         raise ValueError(f"{PAPER_TABLES_FILE}: unregistered measure(s) {unknown}")
-    return tables.reindex(columns=["experiment", "table", "measure", *COLUMNS])
+    return tables
 
 
 def _table_number(experiment: str) -> int:
@@ -176,13 +177,13 @@ def _table_number(experiment: str) -> int:
 def _check_point_table(table: pd.DataFrame, name: str) -> None:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"side_by_side: {name} must be a pandas DataFrame, got {type(table).__name__}")
-    missing = [c for c in COLUMNS if c not in table.columns]
+    missing = [c for c in PAPER_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"side_by_side: {name} lacks column(s) {missing}; have {list(table.columns)}")
     if not table.index.is_unique:
         duplicated = sorted(set(table.index[table.index.duplicated()]))
         raise ValueError(f"side_by_side: {name} lists measure(s) {duplicated} more than once")
-    for column in COLUMNS:
+    for column in (c for c in COLUMNS if c in table.columns):
         not_numeric = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
         if not_numeric.any():
             measure = table.index[not_numeric][0]
@@ -194,7 +195,7 @@ def _check_point_table(table: pd.DataFrame, name: str) -> None:
 def _has_value(table: pd.DataFrame, measure: str) -> bool:
     if measure not in table.index:
         return False
-    return bool(table.loc[measure, list(COLUMNS)].notna().any())
+    return bool(table.loc[measure, [c for c in COLUMNS if c in table.columns]].notna().any())
 
 
 def _measure_order(measures: list[str]) -> list[str]:

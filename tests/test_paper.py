@@ -10,6 +10,7 @@ from conftest import ROOT
 from intraclass.kendall import AXIS_NAMES
 from intraclass.paper import (
     COLUMNS,
+    PAPER_COLUMNS,
     paper_experiments,
     paper_table,
     paper_tables,
@@ -59,7 +60,7 @@ def test_paper_tables_hold_tables_1_to_3():
         2: ["c3", "c4", *SHARPNESS],
         3: ["c3", "c4", *SHARPNESS],
     }
-    values = tables[list(COLUMNS)].to_numpy()
+    values = tables[list(PAPER_COLUMNS)].to_numpy()
     assert values.shape == (20, 9) and np.isfinite(values).all()
     assert values.min() == -0.62 and values.max() == 1.0  # 1/sigma' on data augmentation, Table 2
     assert paper_experiments() == {"cifar100-coarse_resnet", "cifar100_resnet", "cifar10_vgg"}
@@ -92,7 +93,7 @@ def test_paper_orientation_matches_its_text():
 
 def test_paper_table_has_kendall_tables_shape():
     table = paper_table("cifar10_vgg")
-    assert table.index.name == "measure" and list(table.columns) == list(COLUMNS)
+    assert table.index.name == "measure" and list(table.columns) == list(PAPER_COLUMNS)
     assert list(table.index) == ["c3", "c4", *SHARPNESS]
     assert table.loc["c3", "total"] == 0.84 and table.loc["inv_alpha_pp", "depth"] == -0.15
     assert paper_table("digits-coarse_vgg") is None
@@ -108,7 +109,7 @@ def test_paper_tables_ship_with_the_package():
 
 
 def table(rows: dict[str, list[float]]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(PAPER_COLUMNS))
     frame.index.name = "measure"
     return frame
 
