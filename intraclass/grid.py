@@ -79,15 +79,21 @@ PAPER_AXIS_VALUES: dict[str, tuple[Any, ...]] = {
 VGG_MAX_DROPOUT = 0.2  # the paper drops dropout 0.4 for VGGs
 
 
-WHOLE_SPLIT = 0  # train_size of a runs table without the column: every run trained on its whole split
+WHOLE_SPLIT = 0  # train_size of a run recorded without one: it trained on its whole split
 
 
 def with_train_size(runs: Any) -> Any:
-    """``runs`` with a ``train_size`` column: a runs table without one (written before the axis existed, or built by
-    hand with the paper's 8 axes) trained every run on its whole split, :data:`WHOLE_SPLIT`, a constant, so the axis
-    does not vary there. Anything but a DataFrame is returned as is, for its caller's type check."""
-    if isinstance(runs, pd.DataFrame) and "train_size" not in runs.columns:
+    """``runs`` with a ``train_size`` on every row. runs.csv records the images each run trained on; a table without
+    the column (written before the axis existed, or built by hand with the paper's 8 axes) or with it empty
+    (:meth:`RunConfig.as_dict` of a whole-split run) gets :data:`WHOLE_SPLIT` there, a constant that groups and
+    compares like any value (an empty one would drop out of groupings). Anything but a DataFrame is returned as is,
+    for its caller's type check."""
+    if not isinstance(runs, pd.DataFrame):
+        return runs
+    if "train_size" not in runs.columns:
         return runs.assign(train_size=WHOLE_SPLIT)
+    if runs["train_size"].isna().any():
+        return runs.assign(train_size=runs["train_size"].fillna(WHOLE_SPLIT).astype(int))
     return runs
 
 

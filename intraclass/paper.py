@@ -35,6 +35,8 @@ from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, markdown_table
 
 __all__ = [
     "COLUMNS",
+    "PAPER_AXIS_NAMES",
+    "PAPER_COLUMNS",
     "paper_experiments",
     "paper_table",
     "paper_tables",
@@ -46,7 +48,8 @@ __all__ = [
 
 COLUMNS: tuple[str, ...] = (*AXIS_NAMES, TOTAL)
 # The axes the paper varies (training-set size is not one: its column is NaN, "n/a" beside ours).
-PAPER_COLUMNS: tuple[str, ...] = (*(a.name for a in AXES if a.column in PAPER_AXIS_VALUES), TOTAL)
+PAPER_AXIS_NAMES: tuple[str, ...] = tuple(a.name for a in AXES if a.column in PAPER_AXIS_VALUES)
+PAPER_COLUMNS: tuple[str, ...] = (*PAPER_AXIS_NAMES, TOTAL)
 PAPER_TABLES_FILE = "paper_tables.csv"
 
 

@@ -10,6 +10,7 @@ from conftest import ROOT
 from intraclass.kendall import AXIS_NAMES
 from intraclass.paper import (
     COLUMNS,
+    PAPER_AXIS_NAMES,
     PAPER_COLUMNS,
     paper_experiments,
     paper_table,
@@ -48,7 +49,8 @@ PAPER_ROWS = [
 
 def test_paper_tables_hold_tables_1_to_3():
     tables = paper_tables()
-    assert list(tables.columns) == ["experiment", "table", "measure", *AXIS_NAMES, "total"]
+    assert list(tables.columns) == ["experiment", "table", "measure", *PAPER_AXIS_NAMES, "total"]
+    assert list(PAPER_AXIS_NAMES) == [a for a in AXIS_NAMES if a != "train_size"]  # the paper's 8 axes
     assert tables.groupby("table").experiment.unique().map(list).to_dict() == {
         1: ["cifar100-coarse_resnet"],
         2: ["cifar100_resnet"],
@@ -77,7 +79,7 @@ def test_paper_totals_are_the_means_of_their_axes():
     # the printed total is the mean of the 8 printed axes up to rounding (each of the 9 numbers within 0.005):
     # a mistyped digit shows here
     tables = paper_tables()
-    gap = (tables[list(AXIS_NAMES)].mean(axis=1) - tables.total).abs()
+    gap = (tables[list(PAPER_AXIS_NAMES)].mean(axis=1) - tables.total).abs()
     assert gap.max() <= 0.01
 
 
@@ -130,16 +132,18 @@ def test_side_by_side_pairs_cells_and_differences_exactly():
     assert list(comparison.index.get_level_values("measure").unique()) == ["c3", "c4", "inv_sigma_p", "inv_alpha_p"]
     assert list(comparison.loc["c3"].index) == list(COLUMNS)
     c3 = comparison.loc["c3"]
-    assert c3.difference.drop("width").tolist() == [0.25] * 8
+    assert c3.difference.drop(["width", "train_size"]).tolist() == [0.25] * 8
+    assert c3.loc["train_size"].isna().all()  # neither table has the axis the paper never varied
     assert (
         np.isnan(c3.loc["width", "ours"])
         and c3.loc["width", "paper"] == 0.5
         and np.isnan(c3.loc["width", "difference"])
     )
     assert comparison.loc[("c4", "learning_rate")].tolist() == [-0.25, 0.125, -0.375]
-    assert comparison.loc["c4"].ours.isna().sum() == 8 and comparison.loc["c4"].difference.isna().sum() == 8
-    assert comparison.loc["inv_sigma_p"].ours.isna().all() and (comparison.loc["inv_sigma_p"].paper == -1).all()
-    assert comparison.loc["inv_alpha_p"].paper.isna().all() and (comparison.loc["inv_alpha_p"].ours == 0.5).all()
+    assert comparison.loc["c4"].ours.isna().sum() == 9 and comparison.loc["c4"].difference.isna().sum() == 9
+    sigma, alpha = comparison.loc["inv_sigma_p"], comparison.loc["inv_alpha_p"]
+    assert sigma.ours.isna().all() and (sigma.paper.drop("train_size") == -1).all()
+    assert alpha.paper.isna().all() and (alpha.ours.drop("train_size") == 0.5).all()
 
 
 def test_side_by_side_rejects_bad_tables():
@@ -173,6 +177,7 @@ def test_cells_read_ours_slash_paper_and_signed_difference():
             "0.75 / n/a",
             "0.00 / 0.00 (+0.00)",
             "1.00 / -1.00 (+2.00)",
+            "n/a",  # train size: the paper never varies it
             "0.50 / 0.50 (+0.00)",
         ]
     }
@@ -186,7 +191,8 @@ def test_writer_writes_csv_markdown_latex(tmp_path):
     paths = write_side_by_side(comparison, tmp_path / "cifar100-coarse_resnet_vs_paper", "cifar100-coarse_resnet")
     assert [p.name for p in paths] == [f"cifar100-coarse_resnet_vs_paper.{ext}" for ext in ("csv", "md", "tex")]
     csv = pd.read_csv(paths[0])
-    assert list(csv.columns) == ["measure", "axis", "ours", "paper", "difference"] and len(csv) == 8 * 9
+    assert list(csv.columns) == ["measure", "axis", "ours", "paper", "difference"]
+    assert len(csv) == 8 * 10  # 8 measures; 9 axes and the total
     pd.testing.assert_frame_equal(csv.set_index(["measure", "axis"]), comparison)
     markdown = paths[1].read_text()
     assert markdown.startswith("cifar100-coarse_resnet: granulated Kendall coefficients, ours / the paper's Table 1")

@@ -85,7 +85,8 @@ def test_tables_1_to_3_render(paper, tmp_path):
         md = write_kendall_tables(table, tmp_path / name)[1].read_text()
         expected_rows = 8 if dataset == "cifar100-coarse" else 6  # c1, c2 only with subclasses
         assert len(md.splitlines()) == 2 + expected_rows
-        assert table.notna().all().all()  # the full grid has every axis
+        assert table.drop(columns="train_size").notna().all().all()  # the full grid has every axis of the paper's
+        assert table["train_size"].isna().all()  # and never varies the training-set size
         # the fabricated sharpness is -accuracy plus noise: once negated, it ranks the models the right way
         assert (table.loc[[m for m in table.index if m.startswith("inv_")], "total"] > 0).all()
 
@@ -108,8 +109,10 @@ def test_tables_1_to_3_render_beside_the_papers(paper, tmp_path):
         assert [r[0].strip() for r in rows] == (
             ["c1", "c2", "c3", "c4"] if dataset == "cifar100-coarse" else ["c3", "c4"]
         ) + ["1/σ'", "1/σ''", "1/α'", "1/α''"]
-        assert all(cell.fullmatch(c.strip()) for row in rows for c in row[1:]) and all(len(row) == 10 for row in rows)
-        assert len(pd.read_csv(paths[0])) == len(rows) * 9
+        assert all(len(row) == 11 for row in rows)  # the measure, 9 axes, the total
+        assert all(cell.fullmatch(c.strip()) for row in rows for c in row[1:9] + row[10:])
+        assert all(row[9].strip() == "n/a" for row in rows)  # train size: neither side varies it
+        assert len(pd.read_csv(paths[0])) == len(rows) * 10
         assert len(cell.findall(paths[2].read_text())) == len(rows) * 9
 
 
