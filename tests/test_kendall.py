@@ -22,6 +22,7 @@ from intraclass.kendall import (
 )
 
 AXIS_NAMES = [a.name for a in AXES]
+PAPER_AXIS_NAMES = AXIS_NAMES[:-1]  # the paper's grids (and these frames) never vary train_size, the last axis
 CELL_NAMES = [*AXIS_NAMES, "total"]
 PERCENTILES_95 = [(1 - 0.95) / 2, (1 + 0.95) / 2]  # as computed, bit for bit
 MEASURES = ["c1", "c2", "c3", "c4", "inv_sigma_p", "inv_sigma_pp", "inv_alpha_p", "inv_alpha_pp"]
@@ -108,7 +109,7 @@ def test_tau_a_validates_inputs():
 # --------------------------------------------------------------------------------------------------- granulated
 
 
-def test_axes_are_the_papers_eight():
+def test_axes_are_the_papers_eight_then_the_training_set_size():
     assert AXIS_NAMES == [
         "learning_rate",
         "weight_decay",
@@ -118,6 +119,7 @@ def test_axes_are_the_papers_eight():
         "augment",
         "width",
         "depth",
+        "train_size",
     ]
 
 
@@ -128,9 +130,10 @@ def test_accuracy_itself_scores_one_everywhere(arch):
     df["c3"] = df["test_acc"]
     df["c4"] = -df["test_acc"]
     df["inv_sigma_p"] = -df["test_acc"]  # a complexity: negated before ranking -> agrees with accuracy
-    assert granulated_kendall(df, "c3") == {**{a: 1.0 for a in AXIS_NAMES}, "total": 1.0}
-    assert granulated_kendall(df, "c4") == {**{a: -1.0 for a in AXIS_NAMES}, "total": -1.0}
-    assert granulated_kendall(df, "inv_sigma_p") == {**{a: 1.0 for a in AXIS_NAMES}, "total": 1.0}
+    unvaried = {"train_size": None}  # the whole split for every run: no pair differs in it
+    assert granulated_kendall(df, "c3") == {**{a: 1.0 for a in PAPER_AXIS_NAMES}, **unvaried, "total": 1.0}
+    assert granulated_kendall(df, "c4") == {**{a: -1.0 for a in PAPER_AXIS_NAMES}, **unvaried, "total": -1.0}
+    assert granulated_kendall(df, "inv_sigma_p") == {**{a: 1.0 for a in PAPER_AXIS_NAMES}, **unvaried, "total": 1.0}
     # explicit orientation overrides the default
     assert granulated_kendall(df, "inv_sigma_p", orientation=1)["total"] == -1.0
 
@@ -144,7 +147,7 @@ def test_measure_following_only_the_learning_rate():
     scores = granulated_kendall(df, "c1")
     assert scores["learning_rate"] == 1.0
     # the measure is constant within every group of the other axes: every pair is a tie -> 0
-    for axis in AXIS_NAMES[1:]:
+    for axis in PAPER_AXIS_NAMES[1:]:
         assert scores[axis] == 0.0, axis
     assert scores["total"] == pytest.approx(1 / 8)
 
@@ -191,7 +194,7 @@ def test_matches_naive_pairs_loop_with_ties():
     }
     for axis, (column, keep) in keeps.items():
         assert scores[axis] == pytest.approx(_naive_psi(df, df["c2"], column, keep), abs=1e-12), axis
-    assert scores["total"] == pytest.approx(np.mean([scores[a] for a in AXIS_NAMES]))
+    assert scores["total"] == pytest.approx(np.mean([scores[a] for a in PAPER_AXIS_NAMES]))
 
 
 def test_axis_without_complete_group_is_missing_not_zero(tmp_path):
@@ -209,7 +212,7 @@ def test_axis_without_complete_group_is_missing_not_zero(tmp_path):
     assert table.loc["inv_alpha_p", "total"] == -1.0
     paths = write_kendall_tables(table, tmp_path / "t")
     md = paths[1].read_text()
-    assert md.count("n/a") == 2 and "0.00" not in md
+    assert md.count("n/a") == 2 * 2 and "0.00" not in md  # width and train size, for both measures
 
 
 def test_all_nan_or_absent_measure_is_missing_and_partial_nan_warns():
@@ -255,8 +258,10 @@ def test_table_and_writers(tmp_path):
     table = kendall_table(df, order)
     assert list(table.index) == MEASURES  # registry order
     assert list(table.columns) == AXIS_NAMES + ["total"]
-    assert (table.loc["c3"] == 1.0).all()
-    assert table.notna().all().all() and ((table >= -1) & (table <= 1)).all().all()
+    assert (table.loc["c3"].drop("train_size") == 1.0).all()
+    paper_axes = table.drop(columns="train_size")
+    assert table["train_size"].isna().all() and paper_axes.notna().all().all()
+    assert ((paper_axes >= -1) & (paper_axes <= 1)).all().all()
     assert table.loc["c4", "total"] == pytest.approx(granulated_kendall(df, "c4")["total"])
 
     stem = tmp_path / "sub" / "table1"
@@ -276,12 +281,12 @@ def test_table_and_writers(tmp_path):
 
     tex = paths[2].read_text()
     lines = tex.splitlines()
-    assert lines[1] == "\\toprule" and lines[-2] == "\\bottomrule" and lines[0] == "\\begin{tabular}{l" + "r" * 9 + "}"
+    assert lines[1] == "\\toprule" and lines[-2] == "\\bottomrule" and lines[0] == "\\begin{tabular}{l" + "r" * 10 + "}"
     assert tex.count("\\midrule") == 2  # after the header, and between intraclass and sharpness rows
     midrule_at = [i for i, line in enumerate(lines) if line == "\\midrule"][1]
     assert lines[midrule_at - 1].startswith("$c_4$") and lines[midrule_at + 1].startswith("$1/\\sigma'$ ")
     assert "$c_1$" in tex and "$1/\\alpha''$" in tex
-    assert lines[6] == "$c_3$ & " + " & ".join(["1.00"] * 9) + " \\\\"
+    assert lines[6] == "$c_3$ & " + " & ".join(["1.00"] * 8 + ["--", "1.00"]) + " \\\\"  # train size missing
 
     # no "-0.00" from rounding a tiny negative value
     tiny = table.copy()
@@ -380,6 +385,9 @@ def _slow_cells(df, measure_values, accuracy, runs=None, cross=True):
     keeps = _paper_axes(df)
     psi = []
     for axis in AXIS_NAMES:
+        if axis not in keeps:  # train_size: these frames never vary it
+            psi.append(np.nan)
+            continue
         column, keep = keeps[axis]
         rows = [i for i in range(len(df)) if keep.iloc[i]]
         others = [c for c in hyper if c != column]
@@ -435,7 +443,7 @@ def test_interval_equals_a_direct_slow_bootstrap():
         accuracy = _slow_adjusted(df, [np.mean(correct[r][images[b]]) for r in range(len(df))])
         slow.append(_slow_cells(df, _slow_adjusted(df, measure)[picked], accuracy[picked], picked))
     slow = np.array(slow)
-    assert np.isnan(slow[:, [1, 3, 4, 5, 6, 7]]).all()  # only the learning rate and the batch size vary
+    assert np.isnan(slow[:, [1, 3, 4, 5, 6, 7, 8]]).all()  # only the learning rate and the batch size vary
     point = _slow_cells(df, measure, df["test_acc"].to_numpy())
     for c, cell in enumerate(CELL_NAMES):
         row = cells.loc[cell]
@@ -519,11 +527,14 @@ def test_groups_and_pairs_counted_exactly():
     # augm.: 48 of 2 (dropout 0); width, depth: 64 of 2 (the other at x1)
     groups = [48, 48, 96, 96, 48, 48, 64, 64]
     pairs = [144, 48, 96, 96, 144, 48, 64, 64]
-    assert cells["n_groups"].tolist() == [*groups, sum(groups)]
-    assert cells["n_pairs"].tolist() == [*pairs, sum(pairs)]
-    assert cells["n_axes"].isna().sum() == 8 and cells.loc["total", "n_axes"] == 8
-    assert not cells["few_pairs"].any() and (cells["missing_reason"] == "").all()
-    assert (cells["value"] == 1.0).all() and cells["lo"].isna().all()  # no correctness, no replicates
+    # train size: no group varies it
+    assert cells["n_groups"].tolist() == [*groups, 0, sum(groups)]
+    assert cells["n_pairs"].tolist() == [*pairs, 0, sum(pairs)]
+    assert cells["n_axes"].isna().sum() == 9 and cells.loc["total", "n_axes"] == 8
+    assert cells.loc["train_size", "missing_reason"] == "no group with 2 values of the axis"
+    paper_cells = cells.drop("train_size")
+    assert not paper_cells["few_pairs"].any() and (paper_cells["missing_reason"] == "").all()
+    assert (paper_cells["value"] == 1.0).all() and cells["lo"].isna().all()  # no correctness, no replicates
     # a star design around the base: one group per axis; 2 values -> 1 pair (flagged), 3 values -> 3 pairs
     base = df[(df.lr == 0.1) & (df.weight_decay == 0) & (df.batch_size == 100) & (df.optimizer == "sgd")]
     star = pd.concat([base[(base.dropout == 0) & ~base.augment & (base.width == 1) & (base.depth == 1)],
@@ -548,7 +559,7 @@ def test_interval_table_and_writers(tmp_path):
     df["c1"] = np.nan
     table = kendall_interval_table(df, ["inv_sigma_p", "c2", "c1", "c3"], correct=correct, n_resamples=50, seed=1)
     assert list(table.index.get_level_values("measure").unique()) == ["c1", "c2", "c3", "inv_sigma_p"]
-    assert list(table.columns) == list(INTERVAL_COLUMNS) and len(table) == 4 * 9
+    assert list(table.columns) == list(INTERVAL_COLUMNS) and len(table) == 4 * 10
     single = granulated_kendall_intervals(df, "c3", correct=correct, n_resamples=50, seed=1)
     pd.testing.assert_frame_equal(table.loc["c3"], single)  # the same draws for every measure
     assert table.loc[("c2", "total"), "missing_reason"] == "no axis present"
@@ -565,7 +576,7 @@ def test_interval_table_and_writers(tmp_path):
     c3 = table.loc["c3"]
     lr_cell = f"{c3.loc['learning_rate', 'value']:.2f} [{c3.loc['learning_rate', 'lo']:.2f}, "
     row = next(line for line in md if line.startswith("| c3 "))
-    assert lr_cell in row and "(2/8 axes)" in row
+    assert lr_cell in row and "(2/9 axes)" in row
     letters = {line.split(":")[0]: line.split(": ")[1].strip() for line in md if line.startswith("n/a (")}
     assert letters["n/a (d)"] == "no group with 2 values of the axis." and "n/a (d)" in row
     c2_row = next(line for line in md if line.startswith("| c2 "))
@@ -579,12 +590,12 @@ def test_interval_table_and_writers(tmp_path):
     assert any(line.startswith("Pairs: each cell ranks the model pairs of its groups differing in the axis (seed "
                                "pairs left out); 54 pairs used") for line in md)  # fmt: skip
     assert any(line.startswith("‡ a configuration of the cell has at most 3 seeds") for line in md)
-    assert c3["few_seeds"].tolist() == [True, False, True, False, False, False, False, False, True]
-    assert any(line.startswith("(k/8 axes)") for line in md)
+    assert c3["few_seeds"].tolist() == [True, False, True, False, False, False, False, False, False, True]
+    assert any(line.startswith("(k/9 axes)") for line in md)
     assert "†" not in "".join(md)  # every present cell rests on >= 3 pairs here
 
     tex = paths[2].read_text()
-    assert "\\begin{tabular}{l" + "r" * 9 + "}" in tex and "\\bottomrule" in tex
+    assert "\\begin{tabular}{l" + "r" * 10 + "}" in tex and "\\bottomrule" in tex
     assert "n/a$^{a}$" in tex and "n/a$^{a}$: no value of the measure." in tex
     assert "95\\% bootstrap interval (percentile" in tex
 
