@@ -133,3 +133,44 @@ def test_power_target_trains_and_reports_without_any_measure(tmp_path):
         results / "power" / "digits-coarse_vgg.tex"
     ).exists()
     assert not list(results.rglob("measures*")) and not (results / "kendall").exists()
+
+
+def test_training_set_size_is_an_axis_of_the_power_table(tmp_path):
+    from conftest import copy_workflow
+
+    from intraclass.data import DatasetArrays, stratified_subset
+
+    copy_workflow(tmp_path)
+    config = {
+        "study": "tiny",
+        "experiments": [
+            {"dataset": "digits-coarse", "arch": "vgg", "design": "star", "base": {**TINY_BASE, "train_size": 300},
+             "values": {"train_size": [300, 600]}, "replicates": 2}
+        ],
+        "training": {"epochs": 2, "checkpoint_every": 1},
+        "kendall": {"min_train_acc": 0.0, "n_resamples": 50},
+    }  # fmt: skip
+    write_config(tmp_path / "config.yaml", config)
+    snakemake(tmp_path, "power")
+    results = tmp_path / "results" / "tiny"
+    runs = pd.read_csv(results / "runs.csv")
+    assert sorted(runs.train_size) == [300, 300, 600, 600]
+    assert all(
+        run_id.endswith(f"_n{size}_r{r}") for run_id, size, r in runs[["run_id", "train_size", "replicate"]].values
+    )
+    prepared = DatasetArrays.load(tmp_path / "resources" / "datasets" / "digits-coarse.npz")
+    for size in (300, 600):  # one subset file per size, read by every job of its runs
+        subset = DatasetArrays.load(tmp_path / "resources" / "datasets" / "digits-coarse" / f"train{size}.npz")
+        np.testing.assert_array_equal(subset.x_train, stratified_subset(prepared, size).x_train)
+        np.testing.assert_array_equal(subset.x_test, prepared.x_test)
+    table = pd.read_csv(results / "power" / "digits-coarse_vgg.csv", index_col="axis")
+    # one group: 2 sizes x 2 seeds, the 2 x 2 pairs across sizes (seed pairs left out); no other axis varies
+    assert table.loc["train_size", ["n_configurations", "n_seed_configurations", "n_pairs"]].tolist() == [2, 2, 4]
+    assert (
+        table.loc["train_size", "value_means"].startswith("300: ")
+        and "; 600: " in table.loc["train_size", "value_means"]
+    )
+    assert (table.drop(["train_size", EXPERIMENT])["n_pairs"] == 0).all()
+    assert table.loc[EXPERIMENT, "n_configurations"] == 2 and table.loc[EXPERIMENT, "n_seed_configurations"] == 2
+    markdown = (results / "power" / "digits-coarse_vgg.md").read_text()
+    assert any(line.startswith("| train size |") for line in markdown.splitlines())
