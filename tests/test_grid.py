@@ -2,7 +2,8 @@ from collections import Counter
 
 import pytest
 
-from intraclass.grid import RunConfig, experiment_runs, paper_grid, study_runs
+from intraclass.config import ConfigError, resolve_config
+from intraclass.grid import AXES, HYPERPARAMETERS, RunConfig, experiment_runs, paper_grid, study_runs
 
 BASE = dict(lr=0.1, weight_decay=0, batch_size=100, optimizer="sgd", dropout=0, augment=False, width=1, depth=1)
 
@@ -71,3 +72,37 @@ def test_study_runs_deduplicates_across_experiments():
 def test_unknown_axis_is_rejected():
     with pytest.raises(TypeError, match="momentum"):
         experiment_runs({"dataset": "digits", "arch": "vgg", "design": "star", "base": {**BASE, "momentum": 0.9}})
+
+
+def test_train_size_is_an_axis_named_in_the_id_only_when_set():
+    whole = RunConfig("digits-coarse", "resnet", **BASE)
+    assert whole.train_size is None and "train_size" in HYPERPARAMETERS and AXES[-1].label == "train size"
+    cut = RunConfig("digits-coarse", "resnet", **BASE, train_size=300.0)  # YAML may give a float
+    assert cut.train_size == 300 and isinstance(cut.train_size, int)
+    assert cut.run_id == "digits-coarse_resnet_lr0.1_wd0_bs100_sgd_do0_aug0_w1_d1_n300_r0"
+    assert cut.seed != whole.seed and RunConfig.from_dict(cut.as_dict()) == cut
+    # the paper design never varies it; the default star design neither
+    assert all(r.train_size is None for r in paper_grid("cifar10", "vgg"))
+    star = {"dataset": "digits", "arch": "vgg", "design": "star", "base": BASE}
+    assert all(r.train_size is None for r in experiment_runs(star))
+    # star: the base on the whole split, then each size alone (1 + 2 configurations)
+    varied = experiment_runs({**star, "values": {"train_size": [300, 600]}, "replicates": 2})
+    assert sorted((r.train_size or 0, r.replicate) for r in varied) == [
+        (0, 0), (0, 1), (300, 0), (300, 1), (600, 0), (600, 1)
+    ]  # fmt: skip
+    # lists: the product with the other lists; a base's train_size is kept where no list is given
+    lists = experiment_runs(
+        {**star, "design": "lists", "base": {**BASE, "train_size": 500}, "values": {"lr": [0.1, 0.01]}}
+    )
+    assert [(r.lr, r.train_size) for r in lists] == [(0.1, 500), (0.01, 500)]
+    crossed = experiment_runs({**star, "design": "lists", "values": {"lr": [0.1, 0.01], "train_size": [100, None]}})
+    assert {(r.lr, r.train_size) for r in crossed} == {(0.1, 100), (0.1, None), (0.01, 100), (0.01, None)}
+
+
+def test_schema_accepts_train_size_as_a_positive_integer_or_null():
+    experiment = {"dataset": "digits", "arch": "vgg", "design": "star", "base": {**BASE, "train_size": None}}
+    config = resolve_config({"study": "s", "experiments": [{**experiment, "values": {"train_size": [300, None]}}]})
+    assert config["experiments"][0]["values"]["train_size"] == [300, None]
+    for bad in (0, 2.5, "300"):
+        with pytest.raises(ConfigError, match="train_size"):
+            resolve_config({"study": "s", "experiments": [{**experiment, "values": {"train_size": [bad]}}]})

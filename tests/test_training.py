@@ -324,3 +324,11 @@ def test_test_every_evaluates_the_test_split_at_its_period_snapshots_and_the_end
     assert all("train_acc" in h for h in metrics["history"])
     with pytest.raises(ValueError, match="test_every must be >= 1, got 0"):
         TrainingSettings(test_every=0)
+
+
+def test_a_run_with_a_train_size_refuses_a_split_of_another_size(tmp_path):
+    run = RunConfig("digits", "vgg", 0.1, 0, 100, "sgd", 0, False, 1, 1, train_size=300)
+    data = load_dataset("digits")  # the whole split, 1,347 images, not the run's stratified subset of 300
+    with pytest.raises(ValueError, match=r"train_size 300 but data set 'digits' has 1347 training images"):
+        train(run, data, TrainingSettings(epochs=1), tmp_path, torch.device("cpu"))
+    assert not list(tmp_path.iterdir())
