@@ -234,7 +234,7 @@ def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
     panels = [("cifar10_vgg", "c3"), ("cifar100-coarse_resnet", "c1"), ("cifar100-coarse_resnet", "c3")]
     for ax, (experiment, label) in zip(fig.axes[1:], panels, strict=True):
         total = markdown_total(tables[f"{experiment} markdown"], label)
-        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \(\d/8 axes\))?", total)  # an interval
+        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \(\d/9 axes\))?", total)  # an interval
         assert ax.get_title().endswith(f"granulated $\\tau$ = {total}")
     assert "23 kept runs (filled), 1 excluded" in fig.get_suptitle()
 
@@ -258,8 +258,14 @@ def test_fig3_title_reads_the_total_cell():
         }
     )
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
-    assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86] (6/8 axes)")
-    table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [-0.0001, np.nan, np.nan, True, 8]
+    assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86] (6/9 axes)")
+    table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [
+        -0.0001,
+        np.nan,
+        np.nan,
+        True,
+        9,
+    ]  # every axis present: no "(k/9 axes)"
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= 0.00†")
     table.loc[1, "missing_reason"] = "no axis present"

@@ -41,7 +41,7 @@ def test_each_swept_value_is_the_granulated_kendall_of_its_column(tmp_path):
     ).loc["total"]
     assert table.loc[1, ["total", "lo", "hi"]].tolist() == pytest.approx([direct.value, direct.lo, direct.hi])
     md = write_sweep_tables(table, tmp_path / "sweeps")[1].read_text()
-    assert "| c1 | k | 1 | 1.00 [" in md and "(2/8 axes)" in md
+    assert "| c1 | k | 1 | 1.00 [" in md and "(2/9 axes)" in md
 
 
 def test_runs_swept_over_different_values_or_missing_are_refused():
