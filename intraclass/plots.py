@@ -146,6 +146,11 @@ def fig3_measure_vs_accuracy(
     measures : list of str, optional
         The columns, in order; default: every registered ``preactivations`` measure present in the table.
 
+    Returns
+    -------
+    Figure
+        A panel per (experiment, measure).
+
     Notes
     -----
     Rows are the experiments ((dataset, arch), sorted), columns the measures. Each point is a run, coloured by the
@@ -164,8 +169,20 @@ def fig3_measure_vs_accuracy(
 def fig3_sharpness_vs_accuracy(
     selection: Selection, kendall_tables: Mapping[str, pd.DataFrame], measures: Sequence[str] | None = None
 ) -> Figure:
-    """Fig. 3 for the sharpness measures (``sharpness`` stage, plotted negated: right predicts better), laid out
-    and titled as :func:`fig3_measure_vs_accuracy` (sharpness has no control)."""
+    """Fig. 3 for the sharpness measures (``sharpness`` stage, plotted negated: right predicts better).
+
+    Parameters
+    ----------
+    selection, kendall_tables
+        As in :func:`fig3_measure_vs_accuracy`.
+    measures : list of str, optional
+        The columns, in order; default: every registered ``sharpness`` measure present in the table.
+
+    Returns
+    -------
+    Figure
+        Laid out and titled as :func:`fig3_measure_vs_accuracy`, without control lines (sharpness has none).
+    """
     frame = pd.concat([selection.kept, selection.excluded])
     chosen = _present(frame, measures, "sharpness")
     return _measures_vs_accuracy(selection, kendall_tables, chosen, "fig3_sharpness_vs_accuracy")
@@ -363,10 +380,21 @@ def fig4_kendall_vs_k(
 ) -> Figure:
     """Fig. 4: the total granulated Kendall coefficient against k, one line per measure on one axes.
 
-    ``curves_by_measure`` maps a measure to (k values, totals), e.g. from :func:`kendall_over_k`. c1's k counts
-    neurons per *subclass*: as in the paper, its x is k x ``subclasses_per_class`` (required when "c1" is given),
-    so both measures are read in neurons per class. Log x axis when k spans more than a decade. NaN totals are
-    skipped; ValueError if no curve has a finite point.
+    Parameters
+    ----------
+    curves_by_measure : mapping of measure to (k values, totals)
+        E.g. from :func:`intraclass.figure_data.kendall_over_k`; NaN totals are skipped.
+    subclasses_per_class : float, optional
+        Required when "c1" is given: c1's k counts neurons per *subclass*, so, as in the paper, its x is
+        k x ``subclasses_per_class`` and both measures are read in neurons per class.
+    title : str, optional
+        The axes' title.
+
+    Returns
+    -------
+    Figure
+        One axes, one line per measure with a finite point; log x axis when k spans more than a decade.
+        ValueError if no curve has a finite point.
     """
     if not curves_by_measure:
         raise ValueError("fig4_kendall_vs_k needs at least one curve")
@@ -411,13 +439,24 @@ def fig5_measures_per_layer(
 ) -> Figure:
     """Fig. 5 (9, 10): each measure per layer, averaged over the given models (all with the same layers).
 
-    One panel per measure present in every summary's ``per_layer`` (registry order), 2 panels a row: the mean over
-    models (a line with markers) and +/- one standard deviation (a shaded band). ``untrained``: the measure
-    summaries of the same runs' untrained networks (their epoch-0 snapshots, SPEC §11); their mean per layer is a
-    dashed reference line. Layers are labelled "s<stage>.b<block>" (:func:`layer_labels`). ``depth_label`` names
-    the model set in the figure title, e.g. "resnet / cifar100-coarse, depth x1". ValueError if there are fewer
-    than :data:`~intraclass.selection.MIN_MODELS` models, they (or the untrained ones) have different layers, or
-    share no measure.
+    Parameters
+    ----------
+    summaries : sequence of summaries, or mapping of run id to summary
+        The models' ``measures.json`` dicts (``layer_names``, ``per_layer``).
+    depth_label : str
+        Names the model set in the figure title, e.g. "resnet / cifar100-coarse, depth x1".
+    untrained : summaries, optional
+        The same runs' untrained networks (their epoch-0 snapshots, SPEC §11): their mean per layer is a dashed
+        reference line.
+
+    Returns
+    -------
+    Figure
+        One panel per measure present in every summary's ``per_layer`` (registry order), 2 a row: the mean over
+        models (a line with markers) and +/- one standard deviation (a shaded band); layers labelled
+        "s<stage>.b<block>" (:func:`layer_labels`). ValueError if there are fewer than
+        :data:`~intraclass.selection.MIN_MODELS` models, they (or the untrained ones) have different layers, or
+        share no measure.
     """
     models = _summary_list(summaries)
     if len(models) < MIN_MODELS:
@@ -474,13 +513,21 @@ def _per_layer(models: list[Mapping[str, Any]], measure: str, n: int) -> np.ndar
 def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame], pixels: Mapping[str, float] | None = None) -> Figure:
     """Fig. 6: the measures over training epochs, for a few runs (typically the high / mid / low accuracy ones).
 
-    ``series`` maps a run's legend label (e.g. ``"high: " + run_label(run_id, test_acc)``; a label starting with
-    "high", "mid" or "low" takes that run's colour) to a DataFrame with an ``epoch`` column (epoch 0: the untrained
-    network), measure columns and optionally ``test_acc`` (a fraction). One panel per registered
-    ``preactivations`` measure present in any run, plus a last "test accuracy" panel when any run has test_acc; one
-    line per run with finite values of that column; 3 panels a row, the legend below. ``pixels``: each measure's
-    value on the input pixels (SPEC §11), a dash-dotted horizontal reference line. ValueError if no run has an
-    epoch and a measure with a finite value.
+    Parameters
+    ----------
+    series : mapping of legend label to DataFrame
+        A run's label (e.g. ``"high: " + run_label(run_id, test_acc)``; a label starting with "high", "mid" or
+        "low" takes that run's colour) to its ``epoch`` column (epoch 0: the untrained network), measure columns
+        and optionally ``test_acc`` (a fraction).
+    pixels : mapping of measure to float, optional
+        Each measure's value on the input pixels (SPEC §11), a dash-dotted horizontal reference line.
+
+    Returns
+    -------
+    Figure
+        One panel per registered ``preactivations`` measure present in any run, plus a last "test accuracy" panel
+        when any run has test_acc; one line per run with finite values; 3 panels a row, the legend below.
+        ValueError if no run has an epoch and a measure with a finite value.
     """
     if not series:
         raise ValueError("fig6_measures_over_epochs: no models")
@@ -537,12 +584,24 @@ def fig7_selective_neuron_over_epochs(
 ) -> Figure:
     """Fig. 7: pre-activation distributions of a neuron over training, subclass against rest of its superclass.
 
-    ``distributions`` maps a panel label (e.g. "max selectivity: subclass 37, s3.b2, neuron 12") to a list of
-    (epoch, values on the subclass, values on the rest of the superclass). One panel per label; at each epoch, a
-    split histogram-violin: the subclass on the left, the rest of the superclass on the right (each half scaled
-    to its own maximum, on shared bins per epoch). Two filled shapes per epoch. ``run`` (e.g. :func:`run_label`)
-    titles the figure.
+    Parameters
+    ----------
+    distributions : mapping of panel label to list of (epoch, subclass values, rest values)
+        E.g. "max selectivity: subclass 37, s3.b2, neuron 12" to the neuron's values on the subclass and on the
+        rest of its superclass at each epoch (:func:`intraclass.figure_data.neuron_distribution`).
+    bins : int
+        Bins per epoch, shared by both halves.
+    run : str, optional
+        Titles the figure (e.g. :func:`run_label`).
 
+    Returns
+    -------
+    Figure
+        One panel per label; at each epoch a split histogram-violin, two filled shapes: the subclass on the left,
+        the rest of the superclass on the right, each half scaled to its own maximum.
+
+    Notes
+    -----
     The values are standardised per epoch: minus their mean, over their standard deviation (population), both over
     the subclass and the rest together; the raw standard deviation is printed under each epoch. Why: the
     pre-activations are read in inference mode, through BN's running statistics, which after a few steps have not
@@ -617,9 +676,19 @@ def _half_violin(ax: Axes, position: float, values: np.ndarray, edges: np.ndarra
 def fig8_accuracy_histogram(selection: Selection, bins: int = 20) -> Figure:
     """Fig. 8: histogram of the kept runs' test accuracies (%), one panel per experiment ((dataset, arch), sorted).
 
-    ``selection`` is :func:`intraclass.selection.split_runs` of the study's runs; each panel's title counts the
-    experiment's kept and excluded runs (the excluded are not drawn). An experiment with fewer than
-    :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data"; ValueError if none has that many.
+    Parameters
+    ----------
+    selection : Selection
+        :func:`intraclass.selection.split_runs` of the study's runs, with ``test_acc``.
+    bins : int
+        Bins per histogram.
+
+    Returns
+    -------
+    Figure
+        Each panel's title counts the experiment's kept and excluded runs (the excluded are not drawn); one with
+        fewer than :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data". ValueError if none has
+        that many.
     """
     kept, excluded = selection.kept, selection.excluded
     if "test_acc" not in kept.columns:
@@ -654,10 +723,19 @@ def fig11_selectivity_distribution(
 ) -> Figure:
     """Fig. 11: the per-subclass selectivity at k = 1 (the most selective neuron's, ``selectivity_k1``).
 
-    Two panels: (left) histogram of the values of every (model, subclass) pair; (right) per subclass, the mean
-    over models, subclasses sorted in decreasing order, with a band from the minimum to the maximum over models.
-    Summaries without subclasses are ignored; ValueError if fewer than :data:`~intraclass.selection.MIN_MODELS`
-    have any, or the models have different subclass ids (pass the models of one experiment).
+    Parameters
+    ----------
+    summaries : sequence of summaries, or mapping of run id to summary
+        One experiment's models; those without ``subclasses`` are ignored.
+    bins : int
+        Bins of the histogram.
+
+    Returns
+    -------
+    Figure
+        Two panels: (left) histogram of the values of every (model, subclass) pair; (right) per subclass, the mean
+        over models, subclasses sorted in decreasing order, with a band from the minimum to the maximum. ValueError
+        if fewer than :data:`~intraclass.selection.MIN_MODELS` models have subclasses, or their subclass ids differ.
     """
     models = [s for s in _summary_list(summaries) if s.get("subclasses") and s["subclasses"].get("id")]
     if len(models) < MIN_MODELS:
@@ -693,9 +771,21 @@ def fig11_selectivity_distribution(
 
 
 def fig_sweeps(table: pd.DataFrame, title: str) -> Figure:
-    """The granulated-Kendall total (line) and its interval (band) of each swept measure against its constant (k on
-    a log axis, c4's activation percentile on a linear one), from :func:`intraclass.sweeps.sweep_kendall`. ValueError
-    if no measure has a defined total at 2 or more values."""
+    """The granulated-Kendall total of each swept measure against its free constant (SPEC §13).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`intraclass.sweeps.sweep_kendall`'s rows: measure, constant, value, total, lo, hi.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Figure
+        A panel per measure with a defined total at 2 or more values: the total (line) and its interval (band), k
+        on a log axis, c4's activation percentile on a linear one. ValueError if no measure has one.
+    """
     drawable = [
         (measure, rows)
         for measure, rows in table.groupby("measure", sort=False)
@@ -724,7 +814,20 @@ def fig_sweeps(table: pd.DataFrame, title: str) -> Figure:
 
 
 def run_label(run_id: str, test_acc: float) -> str:
-    """How figures name a run: its id and final test accuracy, e.g. ``"digits-coarse_vgg_..._r0 (93.1% test)"``."""
+    """How figures name a run.
+
+    Parameters
+    ----------
+    run_id : str
+        The run's id.
+    test_acc : float
+        Its final test accuracy, a fraction.
+
+    Returns
+    -------
+    str
+        E.g. ``"digits-coarse_vgg_..._r0 (93.1% test)"``.
+    """
     return f"{run_id} ({100 * float(test_acc):.1f}% test)"
 
 
@@ -735,9 +838,21 @@ def layer_labels(site_names: Sequence[str], stages: int = STAGES) -> list[str]:
     ``stages.<i>`` (VGG: each site is one conv block, ``i`` its position in the stages' Sequential) or
     ``stages.<i>.branch.2`` and ``stages.<i>.preactivation`` (ResNet: basic block ``i``, inside its branch and after
     the residual sum). Consecutive sites sharing ``i`` form one block; the blocks are split evenly into ``stages``
-    stages (2 blocks each at depth x1, 3 at x1.5). A block with several sites numbers them: ResNet's
-    "s1.b1.1" (mid-block) and "s1.b1.2" (the block's output). ValueError for a name of another form, or a number of
-    blocks that the stages do not divide.
+    stages (2 blocks each at depth x1, 3 at x1.5).
+
+    Parameters
+    ----------
+    site_names : sequence of str
+        One model's pre-activation sites.
+    stages : int
+        Number of stages the blocks are split into.
+
+    Returns
+    -------
+    list of str
+        A label per site; a block with several sites numbers them: ResNet's "s1.b1.1" (mid-block) and "s1.b1.2"
+        (the block's output). ValueError for a name of another form, or a number of blocks that the stages do not
+        divide.
     """
     blocks: list[list[int]] = []  # site positions per block
     previous = None
@@ -763,7 +878,17 @@ def layer_labels(site_names: Sequence[str], stages: int = STAGES) -> list[str]:
 def save_figure(
     fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str], dpi: int = 150
 ) -> None:
-    """Write ``fig`` as PDF and as PNG (``dpi``), each through a temporary file moved into place on success."""
+    """Write ``fig`` as PDF and as PNG, each through a temporary file moved into place on success.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    pdf_path, png_path : path
+        Where to write it.
+    dpi : int
+        The PNG's resolution.
+    """
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi)
