@@ -235,6 +235,11 @@ def trained_targets(wildcards):
     return _planned(os.stat(path).st_mtime_ns)
 
 
+def get_leaderboards(wildcards):
+    """The leaderboards (CSV) of the experiments the trained runs can rank; the summary shows their top rows."""
+    return [t.replace(".md", ".csv") for t in trained_targets(wildcards) if t.startswith(f"{RESULTS}/leaderboard/")]
+
+
 @cache
 def _planned(mtime_ns):
     products = selection.plan_products(study_runs_table(), STUDY_FACTS)
