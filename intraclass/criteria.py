@@ -76,9 +76,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from .grid import HYPERPARAMETERS
-from .kendall import ACCURACY, AXES, GROUP_CONTEXT, MISSING_LATEX, MISSING_MARKDOWN
-from .registry import MEASURES, measure
-from .storage import write_csv, write_text
+from .kendall import ACCURACY, AXES, GROUP_CONTEXT
+from .registry import MEASURES, label, measure
+from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, markdown_table, number, write_table
 
 __all__ = [
     "ALL_AXES",
@@ -134,10 +134,24 @@ def conditional_mutual_information(
 ) -> float:
     """Plug-in conditional mutual information ``I(V_mu; V_g | U)`` of discrete samples, in nats.
 
-    ``I = sum_u p(u) sum_{v,w} p(v,w|u) log(p(v,w|u) / (p(v|u) p(w|u)))`` with empirical probabilities. ``v_mu``
-    and ``v_g`` are 1-D label arrays of length n >= 1; ``condition`` is None (then this is the mutual information,
-    ``sklearn.metrics.mutual_info_score(v_mu, v_g)``), a 1-D array of n labels, or an (n, k) array whose distinct
-    rows are the values of U. Range: [0, min(H(V_mu|U), H(V_g|U))].
+    ``I = sum_u p(u) sum_{v,w} p(v,w|u) log(p(v,w|u) / (p(v|u) p(w|u)))`` with empirical probabilities.
+
+    Parameters
+    ----------
+    v_mu, v_g : array-like of shape (n,)
+        Labels, n >= 1.
+    condition : array-like of shape (n,) or (n, k), optional
+        The values of U (the distinct rows of a 2-D array); None: the mutual information,
+        ``sklearn.metrics.mutual_info_score(v_mu, v_g)``.
+
+    Returns
+    -------
+    float
+        In [0, min(H(V_mu | U), H(V_g | U))].
+
+    References
+    ----------
+    .. [1] Cover & Thomas, "Elements of Information Theory", 2nd ed. (2006), §2.5.
     """
     joint = _joint_counts(v_mu, v_g, condition, "conditional_mutual_information")
     return _information(joint)[0]
@@ -146,11 +160,21 @@ def conditional_mutual_information(
 def normalized_conditional_mutual_information(
     v_mu: npt.ArrayLike, v_g: npt.ArrayLike, condition: npt.ArrayLike | None = None
 ) -> float:
-    """``I(V_mu; V_g | U) / H(V_g | U)``: the share of V_g's conditional entropy that V_mu explains (Jiang et al.
-    2020, §6), in [0, 1].
+    """``I(V_mu; V_g | U) / H(V_g | U)``: the share of V_g's conditional entropy that V_mu explains.
 
-    Inputs as :func:`conditional_mutual_information`. NaN when ``H(V_g | U) = 0`` (V_g is fixed by U: nothing left
-    to explain).
+    Parameters
+    ----------
+    v_mu, v_g, condition
+        As :func:`conditional_mutual_information`.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when ``H(V_g | U) = 0`` (V_g is fixed by U: nothing left to explain).
+
+    References
+    ----------
+    .. [1] Jiang et al., "Fantastic generalization measures and where to find them", ICLR 2020, §6.
     """
     joint = _joint_counts(v_mu, v_g, condition, "normalized_conditional_mutual_information")
     information, entropy = _information(joint)
@@ -158,13 +182,27 @@ def normalized_conditional_mutual_information(
 
 
 def cmi_by_set(df: pd.DataFrame, measure_name: str, max_size: int = MAX_SET_SIZE) -> pd.DataFrame:
-    """The normalized CMI of a measure against test accuracy for every conditioning set of up to ``max_size``
-    varying axes (module docstring: pairs, conditions and ties as Jiang et al.'s scoring code).
+    """The normalized CMI of a measure against test accuracy for every conditioning set of varying axes.
 
-    Returns one row per set, in order of size then axis order: ``set`` (axes joined by "+", "" for the empty set),
-    ``size``, ``cmi`` (NaN where H(V_g | U_S) = 0) and ``pairs`` (ordered pairs of distinct models of one
-    experiment). Pass the models kept by :func:`intraclass.selection.select_runs`; rows whose measure is NaN are
-    left out with a warning; a measure absent or NaN throughout gives no pair and NaN everywhere.
+    Pairs, conditions and ties as Jiang et al.'s scoring code (module docstring).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The models kept by :func:`intraclass.selection.select_runs`: the measure, ``test_acc``, the 8
+        hyperparameters (``dataset``, ``arch`` when present). Rows whose measure is NaN are left out with a warning;
+        a measure absent or NaN throughout gives no pair and NaN everywhere.
+    measure_name : str
+        A registered measure (oriented before ranking).
+    max_size : int
+        The largest conditioning set (Jiang et al.: 2).
+
+    Returns
+    -------
+    DataFrame
+        One row per set, by size then axis order: ``set`` (axes joined by "+", "" for the empty set), ``size``,
+        ``cmi`` (in [0, 1]; NaN where H(V_g | U_S) = 0) and ``pairs`` (ordered pairs of distinct models of one
+        experiment).
     """
     if not isinstance(max_size, int) or max_size < 0:
         raise ValueError(f"max_size must be a non-negative integer, got {max_size!r}")
@@ -187,11 +225,21 @@ def cmi_by_set(df: pd.DataFrame, measure_name: str, max_size: int = MAX_SET_SIZE
 
 
 def cmi_table(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
-    """CMI table: one row per measure (registry order), columns :data:`CMI_COLUMNS`.
+    """CMI table of several measures (:func:`cmi_by_set` summarised).
 
-    ``cmi_0`` is the CMI without conditioning, ``cmi_1``/``cmi_2`` the minimum over the sets of 1/2 varying axes
-    (``cmi_2`` is Jiang et al.'s K) and ``set_1``/``set_2`` the minimising set ("" where none has a CMI), ``pairs``
-    the number of ordered model pairs. A measure absent from ``df`` gets NaN.
+    Parameters
+    ----------
+    df : DataFrame
+        As :func:`cmi_by_set`.
+    measures : iterable of str
+        Registered measures; one absent from ``df`` gets NaN.
+
+    Returns
+    -------
+    DataFrame
+        Index ``measure`` (registry order), columns :data:`CMI_COLUMNS`: ``cmi_0`` the CMI without conditioning,
+        ``cmi_1``/``cmi_2`` the minimum over the sets of 1/2 varying axes (``cmi_2`` is Jiang et al.'s K),
+        ``set_1``/``set_2`` the minimising set ("" where none has a CMI), ``pairs`` the ordered model pairs.
     """
     names = _registry_order(measures, "cmi_table")
     rows = {}
@@ -214,31 +262,34 @@ def cmi_table(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
 
 
 def write_cmi_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 3) -> list[Path]:
-    """Write :func:`cmi_table`'s table as ``<stem>.csv`` (full precision, missing = empty), ``<stem>.md``
-    (missing = "n/a") and ``<stem>.tex`` (booktabs, missing = "--"), each atomically. Returns the three paths."""
+    """Write a :func:`cmi_table` through :func:`intraclass.tables.write_table`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`cmi_table`.
+    stem : path-like
+        ``<stem>.csv`` (full precision, missing empty), ``<stem>.md`` (missing "n/a") and ``<stem>.tex``
+        (booktabs, missing "--") are written, each atomically.
+    digits : int
+        Decimals of the CMIs.
+
+    Returns
+    -------
+    list of Path
+        The CSV, Markdown and LaTeX paths.
+    """
     _check_table(table, CMI_COLUMNS, "write_cmi_tables", "cmi_table")
-    paths = _paths(stem)
-    write_csv(paths[0], table.reset_index())
-    for path, missing, latex in ((paths[1], MISSING_MARKDOWN, False), (paths[2], MISSING_LATEX, True)):
-        rows = []
-        for name, values in table.iterrows():
-            cells = [_measure_label(name, latex)]
-            for column in CMI_COLUMNS:
-                value = values[column]
-                if column.startswith("set_"):
-                    cells.append(_set_label(value, missing))
-                elif column == "pairs":
-                    cells.append(f"{int(value)}")
-                else:
-                    cells.append(_number(value, digits, missing))
-            rows.append(cells)
-        if latex:
-            header = ["Measure", *(CMI_HEADERS_LATEX[c] for c in CMI_COLUMNS)]
-            stages = [measure(name).stage for name in table.index]
-            write_text(path, _latex(header, rows, stages, "lrrlrlr"))
-        else:
-            write_text(path, _markdown(["measure", *(CMI_HEADERS_MARKDOWN[c] for c in CMI_COLUMNS)], rows))
-    return paths
+    markdown = markdown_table(
+        ["measure", *(CMI_HEADERS_MARKDOWN[c] for c in CMI_COLUMNS)], _cmi_cells(table, digits, latex=False)
+    )
+    latex = latex_table(
+        ["Measure", *(CMI_HEADERS_LATEX[c] for c in CMI_COLUMNS)],
+        _cmi_cells(table, digits, latex=True),
+        groups=[measure(name).stage for name in table.index],
+        spec="lrrlrlr",
+    )
+    return write_table(stem, table.rename_axis("measure"), markdown, latex)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -250,9 +301,22 @@ def sign_error(
 ) -> float:
     """Sign-error of one environment: ``1/(|A||B|) sum_{i in A, j in B} (1 - sign(m_i - m_j) sign(a_i - a_j)) / 2``.
 
-    ``measure_*`` (oriented) and ``accuracy_*`` are the values of the models of configurations A and B (1-D, finite,
-    at least one model each). A pair tied in the measure or in accuracy counts 1/2. Range [0, 1]: 0 ranks every
-    pair right, 1 every pair wrong (Dziugaite et al. 2020, ``common.sign_error``).
+    Parameters
+    ----------
+    measure_a, accuracy_a : array-like of shape (n_a,)
+        The oriented measure and the test accuracy of configuration A's models (finite, n_a >= 1).
+    measure_b, accuracy_b : array-like of shape (n_b,)
+        The same for configuration B.
+
+    Returns
+    -------
+    float
+        In [0, 1]: 0 ranks every pair right, 1 every pair wrong, 1/2 chance; a pair tied in the measure or in
+        accuracy counts 1/2.
+
+    References
+    ----------
+    .. [1] Dziugaite et al., "In search of robust measures of generalization", NeurIPS 2020 (``common.sign_error``).
     """
     arrays = []
     for name, values in (
@@ -278,14 +342,24 @@ def sign_error(
 
 
 def sign_error_environments(df: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
-    """Every environment of every measure with its sign-error (module docstring), one row each: the long table the
-    robust statistics and the empirical CDF are computed from.
+    """Every environment of every measure with its sign-error (module docstring): the long table the robust
+    statistics and the empirical CDF are computed from.
 
-    Columns: ``measure``, the context columns present (``dataset``, ``arch``), ``axis`` (the one that differs),
-    ``value_a`` and ``value_b`` (its values in configurations A and B), the other axes' shared values (under their
-    own names; the varied axis's column holds ``value_a``), ``models_a``, ``models_b``, ``pairs`` (= models_a *
-    models_b) and ``sign_error``. Environments are formed per measure among the models whose measure is finite
-    (NaN rows left out with a warning); a measure absent from ``df`` has none.
+    Parameters
+    ----------
+    df : DataFrame
+        The kept models, as :func:`cmi_by_set`. Environments are formed per measure among the models whose measure
+        is finite (NaN rows left out with a warning); a measure absent from ``df`` has none.
+    measures : iterable of str
+        Registered measures.
+
+    Returns
+    -------
+    DataFrame
+        One row per environment: ``measure``, the context columns present (``dataset``, ``arch``), ``axis`` (the
+        one that differs), ``value_a`` and ``value_b`` (its values in configurations A and B), the other axes'
+        shared values (under their own names; the varied axis's column holds ``value_a``), ``models_a``,
+        ``models_b``, ``pairs`` (= models_a * models_b) and ``sign_error``.
     """
     names = _registry_order(measures, "sign_error_environments")
     context = [c for c in GROUP_CONTEXT if c in df.columns]
@@ -302,10 +376,22 @@ def sign_error_environments(df: pd.DataFrame, measures: Iterable[str]) -> pd.Dat
 
 
 def sign_error_table(environments: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
-    """Robust sign-error table from :func:`sign_error_environments`: rows (measure, statistic) for the measures in
-    registry order and the statistics :data:`SIGN_ERROR_STATISTICS` (mean, 90th percentile, maximum, number of
-    environments); columns the axes of :data:`intraclass.grid.HYPERPARAMETERS` and :data:`ALL_AXES`. A cell with
-    no environment is NaN (count 0)."""
+    """Robust sign-error table: each axis's environments summarised.
+
+    Parameters
+    ----------
+    environments : DataFrame
+        From :func:`sign_error_environments`.
+    measures : iterable of str
+        Registered measures.
+
+    Returns
+    -------
+    DataFrame
+        Index (``measure`` in registry order, ``statistic`` in :data:`SIGN_ERROR_STATISTICS`: mean, 90th
+        percentile, maximum, number of environments), columns the axes of :data:`intraclass.grid.HYPERPARAMETERS`
+        and :data:`ALL_AXES`. A cell with no environment is NaN (count 0).
+    """
     names = _registry_order(measures, "sign_error_table")
     if not isinstance(environments, pd.DataFrame):
         raise TypeError(
@@ -330,33 +416,35 @@ def sign_error_table(environments: pd.DataFrame, measures: Iterable[str]) -> pd.
 
 
 def write_sign_error_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
-    """Write :func:`sign_error_table`'s table as ``<stem>.csv`` (full precision, missing = empty), ``<stem>.md``
-    (missing = "n/a") and ``<stem>.tex`` (booktabs, a rule between measures, missing = "--"), each atomically.
-    Returns the three paths."""
+    """Write a :func:`sign_error_table` through :func:`intraclass.tables.write_table`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`sign_error_table`.
+    stem : path-like
+        ``<stem>.csv`` (full precision, missing empty), ``<stem>.md`` (missing "n/a") and ``<stem>.tex``
+        (booktabs, a rule between measures, missing "--") are written, each atomically.
+    digits : int
+        Decimals of the sign-errors.
+
+    Returns
+    -------
+    list of Path
+        The CSV, Markdown and LaTeX paths.
+    """
     _check_table(table, [*HYPERPARAMETERS, ALL_AXES], "write_sign_error_tables", "sign_error_table")
     if list(table.index.names) != ["measure", "statistic"]:
         raise ValueError(f"write_sign_error_tables: index levels must be (measure, statistic), got {table.index.names}")
-    paths = _paths(stem)
-    write_csv(paths[0], table.reset_index())
-    header = ["measure", "statistic", *(AXIS_LABELS.get(c, c) for c in table.columns)]
-    for path, missing, latex in ((paths[1], MISSING_MARKDOWN, False), (paths[2], MISSING_LATEX, True)):
-        rows, groups = [], []
-        previous = None
-        for (name, statistic), values in table.iterrows():
-            label = _measure_label(name, latex) if name != previous else ""
-            previous = name
-            if statistic == "environments":
-                cells = [f"{int(v)}" for v in values]
-            else:
-                cells = [_number(v, digits, missing) for v in values]
-            rows.append([label, STATISTIC_LABELS.get(statistic, statistic), *cells])
-            groups.append(name)
-        if latex:
-            text = _latex(["Measure", *header[1:]], rows, groups, "ll" + "r" * len(table.columns))
-        else:
-            text = _markdown(header, rows)
-        write_text(path, text)
-    return paths
+    axes = [AXIS_LABELS.get(c, c) for c in table.columns]
+    markdown = markdown_table(["measure", "statistic", *axes], _sign_error_cells(table, digits, latex=False))
+    latex = latex_table(
+        ["Measure", "statistic", *axes],
+        _sign_error_cells(table, digits, latex=True),
+        groups=list(table.index.get_level_values("measure")),
+        spec="ll" + "r" * len(table.columns),
+    )
+    return write_table(stem, table, markdown, latex)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -505,18 +593,37 @@ def _check_table(table: pd.DataFrame, columns: Sequence[str], what: str, source:
         raise ValueError(f"{what}: columns must be {list(columns)}, got {list(table.columns)}")
 
 
-def _paths(stem: str | os.PathLike[str]) -> list[Path]:
-    stem = Path(stem)
-    return [stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex")]
+def _cmi_cells(table: pd.DataFrame, digits: int, latex: bool) -> list[list[str]]:
+    """The formatted rows of a CMI table: the measure's label, the CMIs, the minimising sets, the pairs."""
+    missing = MISSING_LATEX if latex else MISSING_MARKDOWN
+    rows = []
+    for name, values in table.iterrows():
+        cells = [label(name, "latex" if latex else "markdown")]
+        for column in CMI_COLUMNS:
+            if column.startswith("set_"):
+                cells.append(_set_label(values[column], missing))
+            elif column == "pairs":
+                cells.append(f"{int(values[column])}")
+            else:
+                cells.append(number(values[column], digits, missing))
+        rows.append(cells)
+    return rows
 
 
-def _number(value: Any, digits: int, missing: str) -> str:
-    """A cell rounded to ``digits`` (no "-0.00"), or ``missing``."""
-    return missing if pd.isna(value) else f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
-def _measure_label(name: str, latex: bool) -> str:
-    return measure(name).latex if latex else measure(name).markdown
+def _sign_error_cells(table: pd.DataFrame, digits: int, latex: bool) -> list[list[str]]:
+    """The formatted rows of a sign-error table; a measure's label on its first row only."""
+    missing = MISSING_LATEX if latex else MISSING_MARKDOWN
+    rows = []
+    previous = None
+    for (name, statistic), values in table.iterrows():
+        measure_label = label(name, "latex" if latex else "markdown") if name != previous else ""
+        previous = name
+        if statistic == "environments":
+            cells = [f"{int(v)}" for v in values]
+        else:
+            cells = [number(v, digits, missing) for v in values]
+        rows.append([measure_label, STATISTIC_LABELS.get(statistic, statistic), *cells])
+    return rows
 
 
 def _set_label(value: Any, missing: str) -> str:
@@ -524,39 +631,3 @@ def _set_label(value: Any, missing: str) -> str:
     if pd.isna(value) or value == "":
         return missing
     return ", ".join(AXIS_LABELS.get(axis, axis) for axis in str(value).split(SET_SEPARATOR))
-
-
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A pipe table; numeric columns (all but the label columns) right-aligned."""
-    aligns = [":--" if any(not _numeric(r[k]) for r in rows) else "--:" for k in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _numeric(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return cell in (MISSING_MARKDOWN, MISSING_LATEX)
-    return True
-
-
-def _latex(header: Sequence[str], rows: Sequence[Sequence[str]], groups: Sequence[Any], spec: str) -> str:
-    """A booktabs tabular with a \\midrule wherever ``groups`` changes from one row to the next."""
-    lines = [
-        f"\\begin{{tabular}}{{{spec}}}",
-        "\\toprule",
-        " & ".join(_latex_text(h) for h in header) + " \\\\",
-        "\\midrule",
-    ]
-    for k, row in enumerate(rows):
-        if k and groups[k] != groups[k - 1]:
-            lines.append("\\midrule")
-        lines.append(" & ".join(row) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", ""]
-    return "\n".join(lines)
-
-
-def _latex_text(text: str) -> str:
-    return text if "$" in text else text.replace("_", "\\_")

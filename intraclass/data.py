@@ -273,18 +273,50 @@ def installed_fashion_dir(directory: str = DEBIAN_FASHION_DIR) -> str | None:
 
 
 def build_dataset(
-    info: DatasetInfo, source: str | os.PathLike[str] | None = None, train_subset: int | None = None
+    info: DatasetInfo,
+    source: str | os.PathLike[str] | None = None,
+    train_subset: int | None = None,
+    resolution: int | None = None,
 ) -> DatasetArrays:
     """The arrays a study trains on: the data set read from ``source`` (a CIFAR archive or folder, Fashion-MNIST's
-    folder, a custom .npz; nothing for digits), a CIFAR archive file checked against its official md5, and its
-    training split cut to :func:`stratified_subset` of ``train_subset`` images when given."""
+    folder, a custom .npz; nothing for digits), a CIFAR archive file checked against its official md5, its
+    training split cut to :func:`stratified_subset` of ``train_subset`` images when given, and both splits
+    average-pooled to ``resolution`` x ``resolution`` px by :func:`downsample` when given."""
     if info.source == CUSTOM:
         data = load_custom(source, info.name, info.max_shift, info.flip)
     else:
         archive = ARCHIVES.get(info.source)
         is_file = source is not None and os.path.isfile(source)
         data = load_dataset(info.name, source, md5=archive.md5 if archive and is_file else None)
-    return data if train_subset is None else stratified_subset(data, train_subset)
+    if train_subset is not None:
+        data = stratified_subset(data, train_subset)
+    return data if resolution is None else downsample(data, resolution)
+
+
+def downsample(data: DatasetArrays, resolution: int) -> DatasetArrays:
+    """Both splits average-pooled to ``resolution`` x ``resolution`` px (float32, exact means of uint8 pixels), and
+    the augmentation's shift scaled with the side.
+
+    Each output pixel is the mean of a ``f`` x ``f`` block of input pixels, ``f = side / resolution``, so square
+    images whose side is a multiple of ``resolution`` are required (28 -> 14 for Fashion-MNIST). The largest
+    shift becomes ``round(max_shift / f)``, at least 1 when the data set shifts at all (Fashion-MNIST: 2 px at 28,
+    1 px at 14), so a shift moves the same fraction of the image; flips are kept. Raises :class:`DatasetError`
+    naming the resolution when it does not divide the images or is below :data:`MIN_IMAGE_SIZE`.
+    """
+    height, width = data.x_train.shape[2:]
+    if height != width or resolution < MIN_IMAGE_SIZE or height % resolution:
+        raise DatasetError(
+            f"resolution {resolution} of data set {data.name!r}: its images are {height} x {width} px; the resolution "
+            f"must be at least {MIN_IMAGE_SIZE} and divide the side of square images"
+        )
+    factor = height // resolution
+
+    def pool(x: np.ndarray) -> np.ndarray:
+        blocks = x.astype(np.float32).reshape(*x.shape[:2], resolution, factor, resolution, factor)
+        return blocks.mean(axis=(3, 5), dtype=np.float64).astype(np.float32)
+
+    shift = max(1, round(data.max_shift / factor)) if data.max_shift else 0
+    return replace(data, x_train=pool(data.x_train), x_test=pool(data.x_test), max_shift=shift)
 
 
 def stratified_subset(data: DatasetArrays, size: int, seed: int = SUBSET_SEED) -> DatasetArrays:

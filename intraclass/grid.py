@@ -76,6 +76,12 @@ PAPER_AXIS_VALUES: dict[str, tuple[Any, ...]] = {
 VGG_MAX_DROPOUT = 0.2  # the paper drops dropout 0.4 for VGGs
 
 
+def experiment_name(dataset: str, arch: str) -> str:
+    """The name of an experiment, a dataset-architecture pair, e.g. ``"cifar10_vgg"``: the unit of the Kendall
+    tables, the figure folders and the paper's Tables 1-3, and the start of each of its runs' ids."""
+    return f"{dataset}_{arch}"
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One model to train: dataset, architecture, the 8 hyperparameters and a replicate index."""
@@ -100,10 +106,16 @@ class RunConfig:
         object.__setattr__(self, "augment", bool(self.augment))
 
     @property
+    def experiment(self) -> str:
+        """The run's experiment, :func:`experiment_name` of its dataset and architecture."""
+        return experiment_name(self.dataset, self.arch)
+
+    @property
     def run_id(self) -> str:
-        """Readable and stable, e.g. ``digits-coarse_resnet_lr0.1_wd0_bs100_sgd_do0_aug1_w1_d1_r0``."""
+        """Readable and stable, e.g. ``digits-coarse_resnet_lr0.1_wd0_bs100_sgd_do0_aug1_w1_d1_r0``: the
+        experiment, then the hyperparameters and the replicate."""
         return (
-            f"{self.dataset}_{self.arch}_lr{self.lr:g}_wd{self.weight_decay:g}_bs{self.batch_size}"
+            f"{self.experiment}_lr{self.lr:g}_wd{self.weight_decay:g}_bs{self.batch_size}"
             f"_{self.optimizer}_do{self.dropout:g}_aug{int(self.augment)}_w{self.width:g}_d{self.depth:g}"
             f"_r{self.replicate}"
         )
@@ -185,7 +197,7 @@ SGD_MOMENTUM = 0.9
 ADAM_LR_DIVISOR = 100  # Adam runs with the learning rate divided by 100 (A.2)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 autocast on CUDA (where supported), fp32 elsewhere
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: what was measured faster per device type (training.AUTO_PRECISION)
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,8 @@ import pandas as pd
 
 from .columns import as_bool, require_columns
 from .grid import AXES, HYPERPARAMETERS, Axis
-from .registry import MEASURES
-from .storage import write_text
+from .registry import MEASURES, label
+from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, latex_text, markdown_table, number, write_table
 
 __all__ = [
     "AXES",
@@ -103,8 +103,6 @@ Ties = Literal["spec", "authors"]
 RESAMPLE_SOURCES = ("test_images", "seeds")
 MIN_PAIRS = 3  # a cell on fewer model pairs is flagged (SPEC §11)
 INTERVAL_COLUMNS = ("value", "lo", "hi", "n_groups", "n_pairs", "n_axes", "few_pairs", "n_resamples", "missing_reason")
-MISSING_MARKDOWN = "n/a"
-MISSING_LATEX = "--"
 FEW_PAIRS_MARKDOWN = "†"
 FEW_PAIRS_LATEX = "$^\\dagger$"
 NO_GROUP = "no group with 2 values of the axis"
@@ -123,9 +121,25 @@ GROUP_CONTEXT = ("dataset", "arch")  # grouped on too when present: never compar
 def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, ties: Ties = "spec") -> float:
     """Kendall's tau-a: ``1/(n(n-1)) * sum_{i != j} sign(x_i - x_j) * sign(y_i - y_j)``; ties count 0.
 
-    ``ties="authors"``: the same sum over the ordered pairs *not identical in both values* (the authors'
-    ``kendall_coeff``, see the module docstring); a ValueError if every pair is. ``x`` and ``y`` are 1-D, of equal
-    length n >= 2, finite. Vectorised (O(n^2) memory, fine for a few thousand models).
+    Vectorised (O(n^2) memory, fine for a few thousand models).
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n,)
+        Finite values, n >= 2 (a measure and the test accuracies).
+    ties : {"spec", "authors"}
+        ``"spec"``: the mean over the n (n - 1) ordered pairs (SPEC §8). ``"authors"``: the same sum over the
+        ordered pairs *not identical in both values* (the authors' ``kendall_coeff``, module docstring); a
+        ValueError if every pair is.
+
+    Returns
+    -------
+    float
+        In [-1, 1]; 1 when x and y rank every pair alike.
+
+    References
+    ----------
+    .. [1] Kendall, "A new measure of rank correlation", Biometrika 30 (1938).
     """
     _check_ties(ties)
     xa = np.asarray(x, dtype=float)
@@ -160,16 +174,30 @@ def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarr
 def granulated_kendall(
     df: pd.DataFrame, measure: str, orientation: int | None = None, ties: Ties = "spec"
 ) -> dict[str, float | None]:
-    """Granulated Kendall coefficients of ``measure`` against ``test_acc``:
-    ``{axis name: psi_h or None, "total": ...}``.
+    """Granulated Kendall coefficients of ``measure`` against ``test_acc`` (Jiang et al. 2020; module docstring).
 
-    ``psi_h`` is the mean tau over the groups of models agreeing on every hyperparameter but h (restricted by h's
-    filter, see :data:`AXES`) with >= 2 models and >= 2 values of h; ``None`` if there is no such group. ``total``
-    is the mean of the present psi_h (``None`` if none is). ``orientation`` defaults to the measure's in
-    :data:`intraclass.registry.MEASURES`; the measure is multiplied by it before ranking. ``ties``: ``"spec"``
-    (SPEC §8) or ``"authors"`` (module docstring). Pass the *kept* models of the run selection; rows whose measure
-    is NaN are left out with a warning (a column that is NaN throughout, e.g. c1 on a data set without subclasses,
-    gives all-missing silently).
+    ``psi_h = 1/|G_h| sum_{g in G_h} tau(orientation * measure[g], test_acc[g])`` over the groups G_h of models
+    agreeing on every hyperparameter but h (restricted by h's filter, see :data:`AXES`) with >= 2 models and >= 2
+    values of h; ``total`` is the mean of the present psi_h.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The *kept* models of the run selection: ``measure``, ``test_acc`` and the 8 hyperparameters (``dataset``,
+        ``arch`` grouped on when present). Rows whose measure is NaN are left out with a warning (a column NaN
+        throughout, e.g. c1 on a data set without subclasses, gives all-missing silently).
+    measure : str
+        The column to rank.
+    orientation : {+1, -1}, optional
+        Multiplies the measure before ranking; default the measure's in :data:`intraclass.registry.MEASURES`.
+    ties : {"spec", "authors"}
+        As :func:`kendall_tau_a`.
+
+    Returns
+    -------
+    dict
+        ``{axis name: psi_h, ..., "total": ...}``, each in [-1, 1], or ``None`` where missing (an axis with no
+        group; a total with no axis present).
     """
     _check_ties(ties)
     sign = _orientation(measure, orientation)
@@ -181,11 +209,22 @@ def granulated_kendall(
 
 
 def kendall_table(df: pd.DataFrame, measures: Iterable[str], ties: Ties = "spec") -> pd.DataFrame:
-    """Granulated Kendall table of point values: rows = measures (in :data:`intraclass.registry.MEASURES` order),
-    columns = the 8 axes + total.
+    """Granulated Kendall table of point values (:func:`granulated_kendall` of several measures).
 
-    Missing coefficients are NaN. A known measure whose column is absent from ``df`` (c1/c2 on a data set without
-    subclasses) gets a row of NaN, like a column that is NaN throughout.
+    Parameters
+    ----------
+    df : DataFrame
+        As :func:`granulated_kendall`.
+    measures : iterable of str
+        Registered measures; one whose column is absent from ``df`` (c1/c2 on a data set without subclasses) gets a
+        row of NaN, like a column that is NaN throughout.
+    ties : {"spec", "authors"}
+        As :func:`kendall_tau_a`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``measure`` (registry order), columns the 8 axis names and ``total``; missing coefficients NaN.
     """
     order = _measure_order(measures, "kendall_table")
     rows = {}
@@ -320,42 +359,85 @@ def kendall_interval_table(
 
 
 def write_kendall_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
-    """Write a :func:`kendall_table` as ``<stem>.csv`` (full precision, missing = empty), ``<stem>.md`` (missing =
-    "n/a") and ``<stem>.tex`` (booktabs, missing = "--"), each atomically. Returns the three paths."""
+    """Write a :func:`kendall_table` through :func:`intraclass.tables.write_table`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`kendall_table`.
+    stem : path-like
+        ``<stem>.csv`` (full precision, missing empty), ``<stem>.md`` (missing "n/a") and ``<stem>.tex`` (booktabs,
+        a rule between intraclass and sharpness measures, missing "--") are written, each atomically.
+    digits : int
+        Decimals in the Markdown and LaTeX tables.
+
+    Returns
+    -------
+    list of Path
+        The CSV, Markdown and LaTeX paths.
+    """
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise ValueError("write_kendall_tables needs a non-empty DataFrame from kendall_table")
     unknown = [c for c in table.columns if c not in CELLS]
     if unknown:
         raise ValueError(f"write_kendall_tables: unexpected column(s) {unknown}; expected {list(CELLS)}")
-    csv_path, md_path, tex_path = _paths(stem)
-    csv = table.copy()
-    csv.index.name = "measure"
-    write_text(csv_path, csv.to_csv(na_rep=""))
-    cells = table.apply(lambda col: col.map(lambda v: MISSING_MARKDOWN if pd.isna(v) else _number(v, digits)))
-    write_text(md_path, _markdown_grid(cells.astype(object)) + "\n")
-    cells = table.apply(lambda col: col.map(lambda v: MISSING_LATEX if pd.isna(v) else _number(v, digits)))
-    write_text(tex_path, "\n".join(_latex_grid(cells.astype(object))) + "\n")
-    return [csv_path, md_path, tex_path]
+    markdown = _markdown_grid(table.map(lambda v: number(v, digits)))
+    latex = _latex_grid(table.map(lambda v: number(v, digits, MISSING_LATEX)))
+    return write_table(stem, table.rename_axis("measure"), markdown, latex)
 
 
 def interval_markdown(table: pd.DataFrame, digits: int = 2) -> str:
-    """A :func:`kendall_interval_table` as Markdown: a row per measure, a column per axis and the total, cells
-    ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/8 axes)`` after a total
-    over fewer than 8 axes; ``n/a (reason)``), then a legend."""
-    wide = interval_cells(table, digits, latex=False)
-    return "\n".join([_markdown_grid(wide), "", *_legend(table, latex=False)]) + "\n"
+    """A :func:`kendall_interval_table` as Markdown, then its legend.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`kendall_interval_table` (or :func:`read_kendall_interval_table`).
+    digits : int
+        Decimals of the coefficients and bounds.
+
+    Returns
+    -------
+    str
+        A row per measure, a column per axis and the total, cells ``0.71 [0.52, 0.86]`` (``†`` after a cell on
+        fewer than :data:`MIN_PAIRS` pairs; ``(k/8 axes)`` after a total over fewer than 8 axes; ``n/a (a)``, the
+        letter's reason in the legend).
+    """
+    return _markdown_grid(interval_cells(table, digits, latex=False), _legend(table, latex=False))
 
 
 def interval_latex(table: pd.DataFrame, digits: int = 2) -> str:
-    """A :func:`kendall_interval_table` as a booktabs tabular (cells as :func:`interval_markdown`, a letter after
-    ``n/a`` for its reason), then the legend in ``\\footnotesize``."""
-    wide = interval_cells(table, digits, latex=True)
-    legend = _legend(table, latex=True)
-    return "\n".join([*_latex_grid(wide), "", "\\par\\smallskip{\\footnotesize", *legend, "}"]) + "\n"
+    """A :func:`kendall_interval_table` as a booktabs tabular, then its legend in ``\\footnotesize``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        As :func:`interval_markdown`.
+    digits : int
+        Decimals of the coefficients and bounds.
+
+    Returns
+    -------
+    str
+        Cells as :func:`interval_markdown` (``n/a$^{a}$`` for a missing cell), a rule between stages.
+    """
+    return _latex_grid(interval_cells(table, digits, latex=True), _legend(table, latex=True))
 
 
 def read_kendall_interval_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A table written by :func:`write_kendall_interval_tables`, as :func:`kendall_interval_table` returned it."""
+    """Read back a table written by :func:`write_kendall_interval_tables`.
+
+    Parameters
+    ----------
+    path : path-like
+        Its CSV.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`kendall_interval_table` returned it (index measure, cell; :data:`INTERVAL_COLUMNS`), without
+        ``attrs``.
+    """
     table = pd.read_csv(path, index_col=["measure", "cell"], keep_default_na=False, na_values=[""])
     table["missing_reason"] = table["missing_reason"].fillna("").astype(str)
     table["few_pairs"] = as_bool(table["few_pairs"])
@@ -365,15 +447,69 @@ def read_kendall_interval_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def write_kendall_interval_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
-    """Write a :func:`kendall_interval_table` as ``<stem>.csv`` (long: measure, cell and every number of
-    :data:`INTERVAL_COLUMNS` in columns, missing numbers empty), ``<stem>.md`` (:func:`interval_markdown`) and
-    ``<stem>.tex`` (:func:`interval_latex`), each atomically. Returns the three paths."""
+    """Write a :func:`kendall_interval_table` through :func:`intraclass.tables.write_table`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`kendall_interval_table`.
+    stem : path-like
+        ``<stem>.csv`` (long: measure, cell and every column of :data:`INTERVAL_COLUMNS`, missing numbers empty),
+        ``<stem>.md`` (:func:`interval_markdown`) and ``<stem>.tex`` (:func:`interval_latex`), each atomically.
+    digits : int
+        Decimals in the Markdown and LaTeX tables.
+
+    Returns
+    -------
+    list of Path
+        The CSV, Markdown and LaTeX paths.
+    """
     _check_interval_table(table)
-    csv_path, md_path, tex_path = _paths(stem)
-    write_text(csv_path, table.to_csv(na_rep=""))
-    write_text(md_path, interval_markdown(table, digits))
-    write_text(tex_path, interval_latex(table, digits))
-    return [csv_path, md_path, tex_path]
+    return write_table(stem, table, interval_markdown(table, digits), interval_latex(table, digits))
+
+
+def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
+    """The formatted cells of a :func:`kendall_interval_table`, as :func:`interval_markdown` prints them.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`kendall_interval_table` (or :func:`read_kendall_interval_table`).
+    digits : int
+        Decimals of the coefficients and bounds.
+    latex : bool
+        LaTeX marks (``$^\\dagger$``, ``n/a$^{a}$``) instead of Markdown ones (``†``, ``n/a (a)``).
+
+    Returns
+    -------
+    DataFrame
+        A row per measure (index: its name), a column per cell (the 8 axis names, ``total``), strings.
+    """
+    _check_interval_table(table)
+    letters = _reason_letters(table)
+    few = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
+    grid: dict[str, list[str]] = {}
+    for measure_name in dict.fromkeys(table.index.get_level_values("measure")):
+        row = []
+        for cell in CELLS:
+            r = table.loc[(measure_name, cell)]
+            if r["missing_reason"]:
+                row.append(
+                    f"{MISSING_MARKDOWN}$^{{{letters[r['missing_reason']]}}}$"
+                    if latex
+                    else f"{MISSING_MARKDOWN} ({letters[r['missing_reason']]})"
+                )
+                continue
+            text = number(r["value"], digits)
+            if not pd.isna(r["lo"]):
+                text += f" [{number(r['lo'], digits)}, {number(r['hi'], digits)}]"
+            if r["few_pairs"]:
+                text += few
+            if cell == TOTAL and r["n_axes"] < len(AXES):
+                text += f" ({r['n_axes']}/{len(AXES)} axes)"
+            row.append(text)
+        grid[measure_name] = row
+    return pd.DataFrame.from_dict(grid, orient="index", columns=list(CELLS))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -683,46 +819,6 @@ def _check_interval_table(table: pd.DataFrame) -> None:
 # private helpers: formatting
 
 
-def _paths(stem: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    stem = Path(stem)
-    csv_path, md_path, tex_path = (stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex"))
-    return csv_path, md_path, tex_path
-
-
-def _number(value: float, digits: int) -> str:
-    """``value`` rounded to ``digits`` decimals, never "-0.00"."""
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
-def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
-    """The wide grid of formatted cells: a row per measure, a column per cell (8 axes, total)."""
-    _check_interval_table(table)
-    letters = _reason_letters(table)
-    few = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
-    grid: dict[str, list[str]] = {}
-    for measure_name in dict.fromkeys(table.index.get_level_values("measure")):
-        row = []
-        for cell in CELLS:
-            r = table.loc[(measure_name, cell)]
-            if r["missing_reason"]:
-                row.append(
-                    f"{MISSING_MARKDOWN}$^{{{letters[r['missing_reason']]}}}$"
-                    if latex
-                    else f"{MISSING_MARKDOWN} ({letters[r['missing_reason']]})"
-                )
-                continue
-            text = _number(r["value"], digits)
-            if not pd.isna(r["lo"]):
-                text += f" [{_number(r['lo'], digits)}, {_number(r['hi'], digits)}]"
-            if r["few_pairs"]:
-                text += few
-            if cell == TOTAL and r["n_axes"] < len(AXES):
-                text += f" ({r['n_axes']}/{len(AXES)} axes)"
-            row.append(text)
-        grid[measure_name] = row
-    return pd.DataFrame.from_dict(grid, orient="index", columns=list(CELLS))
-
-
 def _reason_letters(table: pd.DataFrame) -> dict[str, str]:
     reasons = [r for r in dict.fromkeys(table["missing_reason"]) if r]
     return {r: "abcdefghijklmnopqrstuvwxyz"[i % 26] for i, r in enumerate(reasons)}
@@ -749,47 +845,29 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
     if attrs.get("ties") == "authors":
         lines.append("Ties as in the authors' code: pairs identical in both values left out.")
     lines += list(attrs.get("notes", ()))  # what the caller adds, e.g. how many values sit at a search bound
-    if latex:
+    if latex:  # a line holding "$" is kept as LaTeX by latex_table: its reason is escaped here
         lines += [
-            f"{MISSING_MARKDOWN}$^{{{letter}}}$: {_latex_text(r)}." for r, letter in _reason_letters(table).items()
+            f"{MISSING_MARKDOWN}$^{{{letter}}}$: {latex_text(r)}." for r, letter in _reason_letters(table).items()
         ]
-        lines = [line.replace("%", "\\%") if "$" not in line else line for line in lines]
     else:
         lines += [f"{MISSING_MARKDOWN} ({letter}): {r}." for r, letter in _reason_letters(table).items()]
-    # Markdown renders consecutive lines as one paragraph: end each with a hard break
-    return [line + "\\\\" if latex else line + "  " for line in lines]
+    return lines
 
 
-def _latex_text(text: str) -> str:
-    return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+def _markdown_grid(cells: pd.DataFrame, legend: Sequence[str] = ()) -> str:
+    """A Markdown table of formatted cells: measures' labels as rows, the axes' labels and "total" as columns."""
+    header = ["measure", *(_cell_label(c) for c in cells.columns)]
+    rows = [[label(m, "markdown"), *row] for m, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    return markdown_table(header, rows, legend)
 
 
-def _markdown_grid(cells: pd.DataFrame) -> str:
-    """A Markdown pipe table: measures' Markdown labels as rows, the axes' labels and "total" as columns."""
-    out = cells.copy()
-    out.index = [MEASURES[m].markdown if m in MEASURES else m for m in cells.index]
-    out.index.name = "measure"
-    out.columns = [_cell_label(c) for c in cells.columns]
-    return out.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(out.columns)))
-
-
-def _latex_grid(cells: pd.DataFrame) -> list[str]:
-    """booktabs tabular lines, a \\midrule between measures of different stages (written by hand: pandas'
-    to_latex needs jinja2 and cannot place a rule between row groups)."""
-    lines = [
-        "\\begin{tabular}{l" + "r" * len(cells.columns) + "}",
-        "\\toprule",
-        " & ".join(["Measure", *(_latex_text(_cell_label(c)) for c in cells.columns)]) + " \\\\",
-        "\\midrule",
-    ]
-    previous_stage = None
-    for m, row in cells.iterrows():
-        stage = MEASURES[m].stage if m in MEASURES else None
-        if previous_stage is not None and stage != previous_stage:
-            lines.append("\\midrule")
-        previous_stage = stage
-        lines.append(" & ".join([MEASURES[m].latex if m in MEASURES else _latex_text(m), *row.tolist()]) + " \\\\")
-    return [*lines, "\\bottomrule", "\\end{tabular}"]
+def _latex_grid(cells: pd.DataFrame, legend: Sequence[str] = ()) -> str:
+    """A booktabs tabular of formatted cells as :func:`_markdown_grid`, a rule between measures of different
+    stages."""
+    header = ["Measure", *(_cell_label(c) for c in cells.columns)]
+    rows = [[label(m, "latex"), *row] for m, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    stages = [MEASURES[m].stage if m in MEASURES else None for m in cells.index]
+    return latex_table(header, rows, stages, legend)
 
 
 def _cell_label(cell: str) -> str:

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .kendall import AXES, AXIS_NAMES, TOTAL
-from .registry import MEASURES
-from .storage import write_csv, write_text
+from .registry import MEASURES, label
+from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, markdown_table, number, write_table
 
 __all__ = [
     "COLUMNS",
@@ -45,8 +45,6 @@ __all__ = [
 
 COLUMNS: tuple[str, ...] = (*AXIS_NAMES, TOTAL)
 PAPER_TABLES_FILE = "paper_tables.csv"
-MISSING_MARKDOWN = "n/a"
-MISSING_LATEX = "--"
 
 
 def paper_tables() -> pd.DataFrame:
@@ -111,30 +109,17 @@ def side_by_side_markdown(comparison: pd.DataFrame, digits: int = 2) -> str:
     """A Markdown table of a :func:`side_by_side` comparison: a row per measure, a column per axis and the total,
     cells ``ours / paper (ours - paper)``; a missing side is "n/a" and drops the difference."""
     cells = _cells(comparison, MISSING_MARKDOWN, digits)
-    cells.index = [_label(m, "markdown") for m in cells.index]
-    cells.index.name = "measure"
-    return cells.to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(cells.columns))) + "\n"
+    rows = [[label(m, "markdown"), *row] for m, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    return markdown_table(["measure", *cells.columns], rows)
 
 
 def side_by_side_latex(comparison: pd.DataFrame, digits: int = 2) -> str:
     """A booktabs tabular of a :func:`side_by_side` comparison (cells as in :func:`side_by_side_markdown`, missing
     "--"), with a rule between the intraclass and the sharpness measures."""
     cells = _cells(comparison, MISSING_LATEX, digits)
-    lines = [
-        "\\begin{tabular}{l" + "r" * len(cells.columns) + "}",
-        "\\toprule",
-        " & ".join(["Measure", *cells.columns]) + " \\\\",
-        "\\midrule",
-    ]
-    previous_stage = None
-    for measure, row in cells.iterrows():
-        stage = MEASURES[measure].stage if measure in MEASURES else None
-        if previous_stage is not None and stage != previous_stage:
-            lines.append("\\midrule")
-        previous_stage = stage
-        lines.append(" & ".join([_label(measure, "latex"), *row.tolist()]) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", ""]
-    return "\n".join(lines)
+    rows = [[label(m, "latex"), *row] for m, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    stages = [MEASURES[m].stage if m in MEASURES else None for m in cells.index]
+    return latex_table(["Measure", *cells.columns], rows, stages)
 
 
 def write_side_by_side(
@@ -148,16 +133,12 @@ def write_side_by_side(
     if comparison.empty:
         raise ValueError(f"write_side_by_side: nothing to compare for {experiment!r} (no measure on either side)")
     table = _table_number(experiment)
-    stem = Path(stem)
-    csv_path, md_path, tex_path = (stem.with_name(stem.name + ext) for ext in (".csv", ".md", ".tex"))
     legend = (
         f"{experiment}: granulated Kendall coefficients, ours / the paper's Table {table} (ours - paper); "
         "positive = ranks the models the right way"
     )
-    write_csv(csv_path, comparison.reset_index())
-    write_text(md_path, f"{legend}.\n\n{side_by_side_markdown(comparison, digits)}")
-    write_text(tex_path, f"% {legend}.\n{side_by_side_latex(comparison, digits)}")
-    return [csv_path, md_path, tex_path]
+    markdown = f"{legend}.\n\n{side_by_side_markdown(comparison, digits)}"
+    return write_table(stem, comparison, markdown, f"% {legend}.\n{side_by_side_latex(comparison, digits)}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -219,15 +200,6 @@ def _measure_order(measures: list[str]) -> list[str]:
     return [m for m in MEASURES if m in present] + [m for m in present if m not in MEASURES]
 
 
-def _label(measure: str, style: str) -> str:
-    return getattr(MEASURES[measure], style) if measure in MEASURES else measure
-
-
-def _number(value: float, digits: int, sign: bool = False) -> str:
-    rounded = round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0: no "-0.00"
-    return f"{rounded:+.{digits}f}" if sign else f"{rounded:.{digits}f}"
-
-
 def _cells(comparison: pd.DataFrame, missing: str, digits: int) -> pd.DataFrame:
     """The wide table of formatted cells: rows = measures, columns = axis labels."""
     if not isinstance(comparison, pd.DataFrame) or list(comparison.columns) != ["ours", "paper", "difference"]:
@@ -236,13 +208,12 @@ def _cells(comparison: pd.DataFrame, missing: str, digits: int) -> pd.DataFrame:
         raise ValueError(f"digits must be an integer in [0, 6], got {digits!r}")
 
     def cell(row: pd.Series) -> str:
-        ours = missing if pd.isna(row.ours) else _number(row.ours, digits)
-        paper = missing if pd.isna(row.paper) else _number(row.paper, digits)
+        ours, paper = number(row.ours, digits, missing), number(row.paper, digits, missing)
         if pd.isna(row.ours) and pd.isna(row.paper):
             return missing
         if pd.isna(row.difference):
             return f"{ours} / {paper}"
-        return f"{ours} / {paper} ({_number(row.difference, digits, sign=True)})"
+        return f"{ours} / {paper} ({number(row.difference, digits, sign=True)})"
 
     wide = comparison.apply(cell, axis=1).unstack("axis")
     wide = wide.reindex(index=list(dict.fromkeys(comparison.index.get_level_values("measure"))), columns=COLUMNS)

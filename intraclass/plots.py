@@ -38,9 +38,10 @@ from matplotlib.ticker import MaxNLocator
 from . import registry
 from .controls import control_column
 from .figure_data import BASE, SEVERAL, NeuronByClass, varied_axes
+from .grid import experiment_name
 from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL
 from .registry import MEASURES, measures_for
-from .selection import MIN_MODELS, Selection, experiment_name
+from .selection import MIN_MODELS, Selection
 from .storage import atomic_path
 from .tables import number
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import as_bool, require_columns
-from .grid import AXES, HYPERPARAMETERS
+from .grid import AXES, HYPERPARAMETERS, experiment_name
 
 __all__ = [
     "FOLLOWED_LABELS",
@@ -38,7 +38,6 @@ __all__ = [
     "StudyFacts",
     "as_bool",
     "enough_to_draw",
-    "experiment_name",
     "followed_runs",
     "mark_runs",
     "plan_products",
@@ -158,12 +157,6 @@ def rankable(kept: pd.DataFrame) -> bool:
         if len(rows) > 1 and (rows.groupby(others, dropna=False)[axis.column].nunique() >= 2).any():
             return True
     return False
-
-
-def experiment_name(dataset: str, arch: str) -> str:
-    """An experiment is a dataset-architecture pair, named "<dataset>_<arch>": the unit of the Kendall tables and of
-    most figures."""
-    return f"{dataset}_{arch}"
 
 
 class Product(NamedTuple):

@@ -93,7 +93,8 @@ from .config import SCHEMA_RESOURCE, config_schema
 from .registry import measures_for
 
 MEASURES: tuple[str, ...] = tuple(m.name.removeprefix("inv_") for m in measures_for(stage="sharpness"))
-"""Measure names as the registry declares them, without ``inv_``: ``_p`` is primed ('), ``_pp`` double-primed ('')."""
+"""The registry's ``sharpness`` measures without their ``inv_``: ``sigma_p``, ``sigma_pp``, ``alpha_p``,
+``alpha_pp`` (``_p`` primed ('), ``_pp`` double-primed ('')); each reported as ``inv_<name>``."""
 
 VARIANTS: tuple[str, ...] = ("p", "pp")
 KERNEL_MODULES: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -113,27 +114,41 @@ def sharpness_measures(
 ) -> dict[str, Any]:
     """The magnitude-aware sharpness measures 1/sigma', 1/sigma'', 1/alpha', 1/alpha'' of a trained model.
 
-    Args:
-        model: a classifier ``x -> logits``; it runs on the device of its parameters (the subset is moved there).
-        x: training inputs (N, ...) float; only a fixed seeded subset of ``config.subset_size`` is used.
-        y: training labels (N,) integer.
-        config: constants, :class:`SharpnessConfig` defaults if None.
-        measures: which of ``MEASURES`` to compute (all by default).
-
-    Returns:
-        ``inv_sigma_p``, ``inv_sigma_pp``, ``inv_alpha_p``, ``inv_alpha_pp`` (for the measures asked for) and, beside
-        each, ``inv_<measure>_at_bound``: ``"lower"``, ``"upper"`` or None (see :func:`search_scale`; a value at a
-        bound is a bound on the measure, not an estimate); ``clean_accuracy`` (BN inference mode) and
-        ``clean_accuracy_batch_stats`` on the subset; ``subset_size``; ``wall_time_s``; ``device``; ``config`` (as a
-        dict); ``state_untouched`` (True when no parameter or buffer, ``num_batches_tracked`` included, changed while
-        measuring); and ``details[measure]`` with the ``scale`` found, the ``bracket`` the search settled on and the
-        ``bracket_steps`` it took, the final bisection ``interval``, ``at_bound``, the ``accuracy`` reached at the
-        scale and its ``drop``, bisection ``iterations``, ``stop_reason`` (``"tolerance"``, ``"width"``,
-        ``"max_iterations"`` or ``"unbracketed"``), ``images_forwarded`` (work: images passed through the network,
-        one count per parameter set; ascent steps count their minibatch) and the measure's wall time. The
-        top-level ``images_forwarded`` adds the clean-accuracy passes.
-
     The model's parameters, buffers and train/eval flags are left exactly as they were.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A classifier ``x -> logits``; it runs on the device of its parameters (the subset is moved there).
+    x : Tensor of shape (N, ...)
+        Training inputs (float); only a fixed seeded subset of ``config.subset_size`` is used.
+    y : Tensor of shape (N,)
+        Training labels (integer).
+    config : SharpnessConfig, optional
+        Constants; the defaults if None.
+    measures : sequence of str
+        Which of :data:`MEASURES` to compute (all by default).
+
+    Returns
+    -------
+    dict
+        ``inv_sigma_p``, ``inv_sigma_pp``, ``inv_alpha_p``, ``inv_alpha_pp`` (for the measures asked for; each > 0,
+        larger = sharper) and, beside each, ``inv_<measure>_at_bound``: ``"lower"``, ``"upper"`` or None (see
+        :func:`search_scale`; a value at a bound is a bound on the measure, not an estimate); ``clean_accuracy`` (BN
+        inference mode) and ``clean_accuracy_batch_stats`` on the subset; ``subset_size``; ``wall_time_s``;
+        ``device``; ``config`` (as a dict); ``state_untouched`` (True when no parameter or buffer,
+        ``num_batches_tracked`` included, changed while measuring); and ``details[measure]`` with the ``scale``
+        found, the ``bracket`` the search settled on and the ``bracket_steps`` it took, the final bisection
+        ``interval``, ``at_bound``, the ``accuracy`` reached at the scale and its ``drop``, bisection
+        ``iterations``, ``stop_reason`` (``"tolerance"``, ``"width"``, ``"max_iterations"`` or ``"unbracketed"``),
+        ``images_forwarded`` (work: images passed through the network, one count per parameter set; ascent steps
+        count their minibatch) and the measure's wall time. The top-level ``images_forwarded`` adds the
+        clean-accuracy passes.
+
+    References
+    ----------
+    .. [1] Jiang et al., "Fantastic generalization measures and where to find them", ICLR 2020 (magnitude-aware
+       sharpness); Carbonnelle & De Vleeschouwer, ICLR 2021, §3.2 (the ' and '' variants).
     """
     config = SharpnessConfig() if config is None else config
     unknown = [m for m in measures if m not in MEASURES]
@@ -170,7 +185,19 @@ def accuracy_under_noise(
 ) -> float:
     """Mean subset accuracy over ``config.mc_draws`` draws of noise with std ``sigma * (|w| + eps)`` (full eval).
 
-    Uses the same subset, draws and BN mode as the sigma measure of ``variant`` (``"p"`` or ``"pp"``).
+    Parameters
+    ----------
+    model, x, y, config
+        As :func:`sharpness_measures`.
+    sigma : float
+        The noise scale, >= 0.
+    variant : {"p", "pp"}
+        Whose subset, draws, perturbed parameters and BN mode to use: those of sigma' or sigma''.
+
+    Returns
+    -------
+    float
+        The accuracy, in [0, 1].
     """
     config = SharpnessConfig() if config is None else config
     _check_scale("sigma", sigma)
@@ -187,7 +214,19 @@ def accuracy_under_worst_case(
 ) -> float:
     """Subset accuracy after the projected ascent inside ``|u| <= alpha * (|w| + eps)`` (full eval).
 
-    Uses the same subset, minibatch stream and BN mode as the alpha measure of ``variant`` (``"p"`` or ``"pp"``).
+    Parameters
+    ----------
+    model, x, y, config
+        As :func:`sharpness_measures`.
+    alpha : float
+        The box's scale, >= 0.
+    variant : {"p", "pp"}
+        Whose subset, minibatch stream, perturbed parameters and BN mode to use: those of alpha' or alpha''.
+
+    Returns
+    -------
+    float
+        The accuracy, in [0, 1].
     """
     config = SharpnessConfig() if config is None else config
     _check_scale("alpha", alpha)
@@ -200,9 +239,67 @@ def accuracy_under_worst_case(
         return _worst_case_accuracy(ctx, names, ctx.base(names), float(alpha), stream, clean, None)[0]
 
 
-def _check_scale(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+def perturbed_parameter_names(model: nn.Module, variant: str) -> list[str]:
+    """Names of the parameters a variant perturbs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model.
+    variant : {"p", "pp"}
+        ``"p"`` (primed): every parameter. ``"pp"`` (double-primed): the ``weight`` of every Conv1d/2d/3d and
+        Linear module (the kernels; [A] ``kernel_only``), no biases and no BN parameters.
+
+    Returns
+    -------
+    list of str
+        Names as ``model.named_parameters()`` gives them, in its order.
+    """
+    if variant == "p":
+        return [name for name, _ in model.named_parameters()]
+    if variant == "pp":
+        kernels = {
+            id(module.weight)
+            for module in model.modules()
+            if isinstance(module, KERNEL_MODULES) and isinstance(getattr(module, "weight", None), nn.Parameter)
+        }
+        return [name for name, param in model.named_parameters() if id(param) in kernels]
+    raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+
+
+def standard_normal_draws(
+    weights: Mapping[str, Tensor], names: Sequence[str], draws: int, generator: torch.Generator
+) -> dict[str, Tensor]:
+    """``draws`` standard-normal tensors per name, stacked on a leading axis.
+
+    Generated draw by draw, and within a draw name by name, with ``torch.randn(shape, generator=...)``: a loop that
+    draws in that order reproduces them exactly.
+
+    Parameters
+    ----------
+    weights : mapping of str to Tensor
+        The parameters (shape, dtype and device of the draws).
+    names : sequence of str
+        The parameters to draw for, in drawing order.
+    draws : int
+        Draws per parameter.
+    generator : torch.Generator
+        On the parameters' device.
+
+    Returns
+    -------
+    dict of str to Tensor
+        ``{name: (draws, *weights[name].shape)}``.
+    """
+    out = {
+        name: torch.empty((draws, *weights[name].shape), dtype=weights[name].dtype, device=weights[name].device)
+        for name in names
+    }
+    for draw in range(draws):
+        for name in names:
+            w = weights[name]
+            out[name][draw] = torch.randn(w.shape, generator=generator, dtype=w.dtype, device=w.device)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -312,17 +409,15 @@ class SharpnessConfig:
 
 
 def sharpness_schema() -> dict[str, Any]:
-    """The ``sharpness`` block of the config schema (ranges and defaults of :class:`SharpnessConfig`)."""
+    """The ``sharpness`` block of the config schema.
+
+    Returns
+    -------
+    dict
+        The JSON Schema of the block (ranges and defaults of :class:`SharpnessConfig`), from
+        :func:`intraclass.config.config_schema`.
+    """
     return config_schema()["properties"]["sharpness"]
-
-
-@cache
-def _schema_validator() -> Any:
-    import jsonschema
-
-    schema = sharpness_schema()
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return validator(schema)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -334,8 +429,16 @@ def _schema_validator() -> Any:
 def preserved_state(model: nn.Module) -> Iterator[Callable[[], list[str]]]:
     """Restore parameters, buffers, train/eval flags and BN ``track_running_stats`` on exit, also on error.
 
-    Yields a function listing the ``state_dict`` entries that currently differ from the saved ones (the measures
-    never write the model, so it should return ``[]``; restoring is the safety net).
+    Parameters
+    ----------
+    model : nn.Module
+        The model to preserve.
+
+    Yields
+    ------
+    callable
+        Lists the ``state_dict`` entries that currently differ from the saved ones (the measures never write the
+        model, so it should return ``[]``; restoring is the safety net).
     """
     flags = [(module, module.training) for module in model.modules()]
     tracking = [(module, module.track_running_stats) for module in model.modules() if isinstance(module, _BatchNorm)]
@@ -361,9 +464,16 @@ def preserved_state(model: nn.Module) -> Iterator[Callable[[], list[str]]]:
 def set_measurement_mode(model: nn.Module, batch_stats: bool) -> None:
     """Dropout (and everything else) in eval mode; BN in inference mode, or in batch-statistics mode.
 
-    Batch-statistics mode puts BN modules in training mode with ``track_running_stats = False``: BN then normalises
-    with the batch's own statistics and neither its running statistics nor ``num_batches_tracked`` are touched
-    (PyTorch passes no running buffers to ``F.batch_norm`` in that case). Call inside :func:`preserved_state`.
+    Call inside :func:`preserved_state`.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model, changed in place.
+    batch_stats : bool
+        Put BN modules in training mode with ``track_running_stats = False``: BN then normalises with the batch's
+        own statistics and neither its running statistics nor ``num_batches_tracked`` are touched (PyTorch passes
+        no running buffers to ``F.batch_norm`` in that case).
     """
     model.eval()
     if batch_stats:
@@ -371,232 +481,6 @@ def set_measurement_mode(model: nn.Module, batch_stats: bool) -> None:
             if isinstance(module, _BatchNorm):
                 module.train()
                 module.track_running_stats = False
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The training subset, ready for perturbed evaluations
-# ---------------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Context:
-    """A validated model and training subset, ready for perturbed evaluations."""
-
-    model: nn.Module
-    config: SharpnessConfig
-    device: torch.device
-    weights: dict[str, Tensor]  # detached views of the live parameters (never written)
-    x: Tensor  # the subset, on the model's device
-    y: Tensor
-    batches: list[tuple[Tensor, Tensor]]  # near-equal evaluation batches (views of x, y)
-    parallel_draws: int
-    images_forwarded: int = 0  # work counter: images passed through the network (per parameter set)
-
-    @property
-    def size(self) -> int:
-        return int(self.y.shape[0])
-
-    def base(self, names: Sequence[str]) -> dict[str, Tensor]:
-        """Magnitude-aware scale ``|w| + eps`` per perturbed tensor."""
-        return {name: self.weights[name].abs() + self.config.magnitude_eps for name in names}
-
-
-def _prepare(model: nn.Module, x: Any, y: Any, config: SharpnessConfig) -> _Context:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(config, SharpnessConfig):
-        raise TypeError(f"config must be a SharpnessConfig, got {type(config).__name__}")
-    device, dtype = _device_of(model)
-    x = torch.as_tensor(x)
-    y = torch.as_tensor(y)
-    if not x.is_floating_point():
-        raise ValueError(f"x must hold floating-point inputs, got dtype {x.dtype}")
-    if x.dim() < 2:
-        raise ValueError(f"x must have a batch dimension and at least one more, got shape {tuple(x.shape)}")
-    if y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
-        raise ValueError(f"y must be a 1-D tensor of integer class labels, got shape {tuple(y.shape)} dtype {y.dtype}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y disagree on the number of samples: {x.shape[0]} != {y.shape[0]}")
-    if x.shape[0] < 2:
-        raise ValueError(f"need at least 2 training samples, got {x.shape[0]}")
-    if int(y.min()) < 0:
-        raise ValueError(f"y must hold class indices >= 0, got a minimum of {int(y.min())}")
-    index = _subset_indices(int(x.shape[0]), config)
-    xs = x[index].to(device=device, dtype=dtype)
-    ys = y[index].to(device=device, dtype=torch.long)
-    n_batches = math.ceil(len(index) / config.eval_batch_size)
-    batches = list(zip(torch.tensor_split(xs, n_batches), torch.tensor_split(ys, n_batches), strict=False))
-    if n_batches > 1 and min(len(b[1]) for b in batches) < 2:  # pragma: no cover - impossible with near-equal splits
-        raise ValueError("an evaluation batch holds fewer than 2 samples")
-    weights = {name: param.detach() for name, param in model.named_parameters()}
-    parallel = config.parallel_draws or (config.mc_draws if device.type == "cuda" else 1)
-    return _Context(model, config, device, weights, xs, ys, batches, max(1, min(parallel, config.mc_draws)))
-
-
-def _device_of(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    for param in model.parameters():
-        return param.device, param.dtype
-    raise ValueError(f"model {type(model).__name__} has no parameters to perturb")
-
-
-def _subset_indices(n: int, config: SharpnessConfig) -> Tensor:
-    """The fixed seeded subset: the first ``subset_size`` entries of a seeded permutation (CPU, so device-free)."""
-    generator = torch.Generator().manual_seed(config.seed + _SUBSET_STREAM)
-    return torch.randperm(n, generator=generator)[: min(n, config.subset_size)]
-
-
-def _clean_accuracy(ctx: _Context, batch_stats: bool) -> float:
-    set_measurement_mode(ctx.model, batch_stats)
-    with torch.inference_mode():
-        _check_labels(ctx, _forward(ctx, {}, ctx.batches[0][0]))
-    accuracy, _ = _accuracy(ctx, lambda start, stop: {}, 1, 1, None)
-    return accuracy
-
-
-def _check_labels(ctx: _Context, logits: Tensor) -> None:
-    classes = logits.shape[-1]
-    if int(ctx.y.max()) >= classes:
-        raise ValueError(f"y holds label {int(ctx.y.max())} but the model outputs only {classes} classes")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# One measure: a probe (drop as a function of the scale) and the search for the target drop
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _measure(ctx: _Context, kind: str, variant: str, clean: float) -> dict[str, Any]:
-    """Search for one measure's scale; BN mode must already be set."""
-    cfg = ctx.config
-    names = _perturbed_names(ctx, variant)
-    probe = (_NoiseProbe if kind == "sigma" else _WorstCaseProbe)(ctx, names, clean)
-    started, work = time.perf_counter(), ctx.images_forwarded
-    result = search_scale(
-        probe.drop,
-        start=cfg.start(kind),
-        growth=cfg.bracket_growth,
-        max_steps=cfg.max_bracket_steps,
-        target=cfg.target_drop,
-        tolerance=cfg.accuracy_tolerance,
-        min_width=cfg.min_interval_width,
-        max_iterations=cfg.bisection_iterations,
-    )
-    accuracy = probe.full_accuracy()  # at result.scale, the last scale evaluated
-    return {
-        "scale": result.scale,
-        "at_bound": result.at_bound,
-        "bracket": result.bracket,
-        "bracket_steps": result.bracket_steps,
-        "interval": result.interval,
-        "accuracy": accuracy,
-        "clean_accuracy": clean,
-        "drop": clean - accuracy,
-        "iterations": result.iterations,
-        "stop_reason": result.stop_reason,
-        "converged": result.converged,
-        "perturbed_tensors": len(names),
-        "perturbed_parameters": int(sum(ctx.weights[k].numel() for k in names)),
-        "images_forwarded": ctx.images_forwarded - work,
-        "wall_time_s": time.perf_counter() - started,
-    }
-
-
-def _perturbed_names(ctx: _Context, variant: str) -> list[str]:
-    names = perturbed_parameter_names(ctx.model, variant)
-    if not names:
-        raise ValueError(
-            f"variant {variant!r} perturbs nothing in {type(ctx.model).__name__}: it has no Conv/Linear kernels"
-        )
-    return names
-
-
-def perturbed_parameter_names(model: nn.Module, variant: str) -> list[str]:
-    """Names of the parameters a variant perturbs.
-
-    ``"p"`` (primed): every parameter. ``"pp"`` (double-primed): the ``weight`` of every Conv1d/2d/3d and Linear
-    module (the kernels; [A] ``kernel_only``), no biases and no BN parameters.
-    """
-    if variant == "p":
-        return [name for name, _ in model.named_parameters()]
-    if variant == "pp":
-        kernels = {
-            id(module.weight)
-            for module in model.modules()
-            if isinstance(module, KERNEL_MODULES) and isinstance(getattr(module, "weight", None), nn.Parameter)
-        }
-        return [name for name, param in model.named_parameters() if id(param) in kernels]
-    raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-
-
-class _Probe:
-    """``drop(scale)``: clean accuracy minus the accuracy under perturbations of ``scale``, for one variant.
-
-    It remembers its last evaluation, so that the accuracy reported at the scale found is a full evaluation even
-    when an early decision cut that evaluation short (:meth:`full_accuracy` replays it without the cut).
-    """
-
-    def __init__(self, ctx: _Context, names: Sequence[str], clean: float) -> None:
-        cfg = ctx.config
-        self.ctx, self.names, self.clean = ctx, names, clean
-        self.base = ctx.base(names)
-        self.band = (clean, cfg.target_drop, cfg.accuracy_tolerance) if cfg.early_decision else None
-        self.last_accuracy, self.last_exact = math.nan, True
-
-    def drop(self, scale: float) -> float:
-        self.last_accuracy, self.last_exact = self.evaluate(scale)
-        return self.clean - self.last_accuracy
-
-    def full_accuracy(self) -> float:
-        """The accuracy of the last :meth:`drop` call, evaluated on the whole subset."""
-        return self.last_accuracy if self.last_exact else self.replay()
-
-    def evaluate(self, scale: float) -> tuple[float, bool]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def replay(self) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class _NoiseProbe(_Probe):
-    """Mean accuracy over ``mc_draws`` Gaussian draws; the same draws at every scale (common random numbers) or
-    fresh ones from one seeded generator."""
-
-    def __init__(self, ctx: _Context, names: Sequence[str], clean: float) -> None:
-        super().__init__(ctx, names, clean)
-        self.generator = _noise_generator(ctx)
-        self.shared = self._draws() if ctx.config.common_random_numbers else None
-        self.last_scale, self.last_normals = math.nan, self.shared
-
-    def evaluate(self, scale: float) -> tuple[float, bool]:
-        self.last_scale = scale
-        self.last_normals = self.shared if self.shared is not None else self._draws()
-        return _noise_accuracy(self.ctx, self.names, self.base, scale, self.last_normals, self.band)
-
-    def replay(self) -> float:
-        return _noise_accuracy(self.ctx, self.names, self.base, self.last_scale, self.last_normals, None)[0]
-
-    def _draws(self) -> dict[str, Tensor]:
-        return standard_normal_draws(self.ctx.weights, self.names, self.ctx.config.mc_draws, self.generator)
-
-
-class _WorstCaseProbe(_Probe):
-    """Accuracy after the projected ascent; the ascent replays the same minibatches at every scale (common random
-    numbers) or continues one seeded minibatch stream."""
-
-    def __init__(self, ctx: _Context, names: Sequence[str], clean: float) -> None:
-        super().__init__(ctx, names, clean)
-        self.stream = _MinibatchStream(ctx, ctx.config.seed + _ASCENT_STREAM)
-        self.last_scale, self.last_stream_state = math.nan, self.stream.state()
-
-    def evaluate(self, scale: float) -> tuple[float, bool]:
-        if self.ctx.config.common_random_numbers:
-            self.stream = _MinibatchStream(self.ctx, self.ctx.config.seed + _ASCENT_STREAM)
-        self.last_scale, self.last_stream_state = scale, self.stream.state()
-        return _worst_case_accuracy(self.ctx, self.names, self.base, scale, self.stream, self.clean, self.band)
-
-    def replay(self) -> float:
-        stream = _MinibatchStream(self.ctx, self.ctx.config.seed + _ASCENT_STREAM)
-        stream.restore(self.last_stream_state)
-        return _worst_case_accuracy(self.ctx, self.names, self.base, self.last_scale, stream, self.clean, None)[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -653,6 +537,26 @@ def search_scale(
 
     With ``growth = 2`` and the target inside ``[0, start]``, the scales evaluated after ``start`` are exactly the
     midpoints of :func:`bisect_scale` on ``[0, start]``.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``scale -> value`` (the accuracy drop), non-decreasing, 0 at scale 0.
+    start : float
+        The first scale, > 0.
+    growth : float
+        The bracketing factor, > 1.
+    max_steps : int
+        Most bracketing moves, >= 0.
+    target, tolerance : float
+        The value sought and how close is enough.
+    min_width, max_iterations
+        As :func:`bisect_scale`.
+
+    Returns
+    -------
+    ScaleSearch
+        The scale found, its value, the bracket, the bisection's interval and why the search stopped.
     """
     for name, value in (("start", start), ("growth", growth), ("target", target)):
         if not math.isfinite(value):
@@ -743,6 +647,24 @@ def bisect_scale(
     The loop of [A] ``sharpness_random`` / [J] ``sharpness_sigma``: evaluate at the midpoint ``m``; stop if the value
     is within ``tolerance`` of ``target`` or the interval is narrower than ``min_width``; otherwise keep the upper
     half if the value is below the target and the lower half if it is above.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``scale -> value``, non-decreasing.
+    lower, upper : float
+        The interval, ``lower < upper``.
+    target, tolerance : float
+        The value sought and how close is enough (> 0).
+    min_width : float
+        Stop once the interval is narrower (> 0).
+    max_iterations : int
+        Most midpoints evaluated (>= 1).
+
+    Returns
+    -------
+    BisectionResult
+        The last midpoint, its value, the final interval and why the bisection stopped.
     """
     for name, value in (("lower", lower), ("upper", upper), ("tolerance", tolerance), ("min_width", min_width)):
         if not math.isfinite(value):
@@ -772,7 +694,229 @@ def bisect_scale(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Accuracy under perturbation: batched evaluation with early decisions, noise draws, projected ascent
+# Private helpers: validation, the training subset ready for perturbed evaluations
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_scale(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+@cache
+def _schema_validator() -> Any:
+    import jsonschema
+
+    schema = sharpness_schema()
+    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return validator(schema)
+
+
+@dataclass
+class _Context:
+    """A validated model and training subset, ready for perturbed evaluations."""
+
+    model: nn.Module
+    config: SharpnessConfig
+    device: torch.device
+    weights: dict[str, Tensor]  # detached views of the live parameters (never written)
+    x: Tensor  # the subset, on the model's device
+    y: Tensor
+    batches: list[tuple[Tensor, Tensor]]  # near-equal evaluation batches (views of x, y)
+    parallel_draws: int
+    images_forwarded: int = 0  # work counter: images passed through the network (per parameter set)
+
+    @property
+    def size(self) -> int:
+        return int(self.y.shape[0])
+
+    def base(self, names: Sequence[str]) -> dict[str, Tensor]:
+        """Magnitude-aware scale ``|w| + eps`` per perturbed tensor."""
+        return {name: self.weights[name].abs() + self.config.magnitude_eps for name in names}
+
+
+def _prepare(model: nn.Module, x: Any, y: Any, config: SharpnessConfig) -> _Context:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(config, SharpnessConfig):
+        raise TypeError(f"config must be a SharpnessConfig, got {type(config).__name__}")
+    device, dtype = _device_of(model)
+    x = torch.as_tensor(x)
+    y = torch.as_tensor(y)
+    if not x.is_floating_point():
+        raise ValueError(f"x must hold floating-point inputs, got dtype {x.dtype}")
+    if x.dim() < 2:
+        raise ValueError(f"x must have a batch dimension and at least one more, got shape {tuple(x.shape)}")
+    if y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
+        raise ValueError(f"y must be a 1-D tensor of integer class labels, got shape {tuple(y.shape)} dtype {y.dtype}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y disagree on the number of samples: {x.shape[0]} != {y.shape[0]}")
+    if x.shape[0] < 2:
+        raise ValueError(f"need at least 2 training samples, got {x.shape[0]}")
+    if int(y.min()) < 0:
+        raise ValueError(f"y must hold class indices >= 0, got a minimum of {int(y.min())}")
+    index = _subset_indices(int(x.shape[0]), config)
+    xs = x[index].to(device=device, dtype=dtype)
+    ys = y[index].to(device=device, dtype=torch.long)
+    n_batches = math.ceil(len(index) / config.eval_batch_size)
+    batches = list(zip(torch.tensor_split(xs, n_batches), torch.tensor_split(ys, n_batches), strict=False))
+    if n_batches > 1 and min(len(b[1]) for b in batches) < 2:  # pragma: no cover - impossible with near-equal splits
+        raise ValueError("an evaluation batch holds fewer than 2 samples")
+    weights = {name: param.detach() for name, param in model.named_parameters()}
+    parallel = config.parallel_draws or (config.mc_draws if device.type == "cuda" else 1)
+    return _Context(model, config, device, weights, xs, ys, batches, max(1, min(parallel, config.mc_draws)))
+
+
+def _device_of(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    for param in model.parameters():
+        return param.device, param.dtype
+    raise ValueError(f"model {type(model).__name__} has no parameters to perturb")
+
+
+def _subset_indices(n: int, config: SharpnessConfig) -> Tensor:
+    """The fixed seeded subset: the first ``subset_size`` entries of a seeded permutation (CPU, so device-free)."""
+    generator = torch.Generator().manual_seed(config.seed + _SUBSET_STREAM)
+    return torch.randperm(n, generator=generator)[: min(n, config.subset_size)]
+
+
+def _clean_accuracy(ctx: _Context, batch_stats: bool) -> float:
+    set_measurement_mode(ctx.model, batch_stats)
+    with torch.inference_mode():
+        _check_labels(ctx, _forward(ctx, {}, ctx.batches[0][0]))
+    accuracy, _ = _accuracy(ctx, lambda start, stop: {}, 1, 1, None)
+    return accuracy
+
+
+def _check_labels(ctx: _Context, logits: Tensor) -> None:
+    classes = logits.shape[-1]
+    if int(ctx.y.max()) >= classes:
+        raise ValueError(f"y holds label {int(ctx.y.max())} but the model outputs only {classes} classes")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Private helpers: one measure, a probe (drop as a function of the scale) searched for the target drop
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _measure(ctx: _Context, kind: str, variant: str, clean: float) -> dict[str, Any]:
+    """Search for one measure's scale; BN mode must already be set."""
+    cfg = ctx.config
+    names = _perturbed_names(ctx, variant)
+    probe = (_NoiseProbe if kind == "sigma" else _WorstCaseProbe)(ctx, names, clean)
+    started, work = time.perf_counter(), ctx.images_forwarded
+    result = search_scale(
+        probe.drop,
+        start=cfg.start(kind),
+        growth=cfg.bracket_growth,
+        max_steps=cfg.max_bracket_steps,
+        target=cfg.target_drop,
+        tolerance=cfg.accuracy_tolerance,
+        min_width=cfg.min_interval_width,
+        max_iterations=cfg.bisection_iterations,
+    )
+    accuracy = probe.full_accuracy()  # at result.scale, the last scale evaluated
+    return {
+        "scale": result.scale,
+        "at_bound": result.at_bound,
+        "bracket": result.bracket,
+        "bracket_steps": result.bracket_steps,
+        "interval": result.interval,
+        "accuracy": accuracy,
+        "clean_accuracy": clean,
+        "drop": clean - accuracy,
+        "iterations": result.iterations,
+        "stop_reason": result.stop_reason,
+        "converged": result.converged,
+        "perturbed_tensors": len(names),
+        "perturbed_parameters": int(sum(ctx.weights[k].numel() for k in names)),
+        "images_forwarded": ctx.images_forwarded - work,
+        "wall_time_s": time.perf_counter() - started,
+    }
+
+
+def _perturbed_names(ctx: _Context, variant: str) -> list[str]:
+    names = perturbed_parameter_names(ctx.model, variant)
+    if not names:
+        raise ValueError(
+            f"variant {variant!r} perturbs nothing in {type(ctx.model).__name__}: it has no Conv/Linear kernels"
+        )
+    return names
+
+
+class _Probe:
+    """``drop(scale)``: clean accuracy minus the accuracy under perturbations of ``scale``, for one variant.
+
+    It remembers its last evaluation, so that the accuracy reported at the scale found is a full evaluation even
+    when an early decision cut that evaluation short (:meth:`full_accuracy` replays it without the cut).
+    """
+
+    def __init__(self, ctx: _Context, names: Sequence[str], clean: float) -> None:
+        cfg = ctx.config
+        self.ctx, self.names, self.clean = ctx, names, clean
+        self.base = ctx.base(names)
+        self.band = (clean, cfg.target_drop, cfg.accuracy_tolerance) if cfg.early_decision else None
+        self.last_accuracy, self.last_exact = math.nan, True
+
+    def drop(self, scale: float) -> float:
+        self.last_accuracy, self.last_exact = self.evaluate(scale)
+        return self.clean - self.last_accuracy
+
+    def full_accuracy(self) -> float:
+        """The accuracy of the last :meth:`drop` call, evaluated on the whole subset."""
+        return self.last_accuracy if self.last_exact else self.replay()
+
+    def evaluate(self, scale: float) -> tuple[float, bool]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def replay(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _NoiseProbe(_Probe):
+    """Mean accuracy over ``mc_draws`` Gaussian draws; the same draws at every scale (common random numbers) or
+    fresh ones from one seeded generator."""
+
+    def __init__(self, ctx: _Context, names: Sequence[str], clean: float) -> None:
+        super().__init__(ctx, names, clean)
+        self.generator = _noise_generator(ctx)
+        self.shared = self._draws() if ctx.config.common_random_numbers else None
+        self.last_scale, self.last_normals = math.nan, self.shared
+
+    def evaluate(self, scale: float) -> tuple[float, bool]:
+        self.last_scale = scale
+        self.last_normals = self.shared if self.shared is not None else self._draws()
+        return _noise_accuracy(self.ctx, self.names, self.base, scale, self.last_normals, self.band)
+
+    def replay(self) -> float:
+        return _noise_accuracy(self.ctx, self.names, self.base, self.last_scale, self.last_normals, None)[0]
+
+    def _draws(self) -> dict[str, Tensor]:
+        return standard_normal_draws(self.ctx.weights, self.names, self.ctx.config.mc_draws, self.generator)
+
+
+class _WorstCaseProbe(_Probe):
+    """Accuracy after the projected ascent; the ascent replays the same minibatches at every scale (common random
+    numbers) or continues one seeded minibatch stream."""
+
+    def __init__(self, ctx: _Context, names: Sequence[str], clean: float) -> None:
+        super().__init__(ctx, names, clean)
+        self.stream = _MinibatchStream(ctx, ctx.config.seed + _ASCENT_STREAM)
+        self.last_scale, self.last_stream_state = math.nan, self.stream.state()
+
+    def evaluate(self, scale: float) -> tuple[float, bool]:
+        if self.ctx.config.common_random_numbers:
+            self.stream = _MinibatchStream(self.ctx, self.ctx.config.seed + _ASCENT_STREAM)
+        self.last_scale, self.last_stream_state = scale, self.stream.state()
+        return _worst_case_accuracy(self.ctx, self.names, self.base, scale, self.stream, self.clean, self.band)
+
+    def replay(self) -> float:
+        stream = _MinibatchStream(self.ctx, self.ctx.config.seed + _ASCENT_STREAM)
+        stream.restore(self.last_stream_state)
+        return _worst_case_accuracy(self.ctx, self.names, self.base, self.last_scale, stream, self.clean, None)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Private helpers: accuracy under perturbation (batched evaluation with early decisions, noise draws, projected ascent)
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -853,25 +997,6 @@ def _accuracy(
 
 def _forward(ctx: _Context, params: Mapping[str, Tensor], xb: Tensor) -> Tensor:
     return functional_call(ctx.model, dict(params), (xb,))
-
-
-def standard_normal_draws(
-    weights: Mapping[str, Tensor], names: Sequence[str], draws: int, generator: torch.Generator
-) -> dict[str, Tensor]:
-    """``draws`` standard-normal tensors per name, stacked on a leading axis.
-
-    Generated draw by draw, and within a draw name by name, with ``torch.randn(shape, generator=...)``: a loop that
-    draws in that order reproduces them exactly.
-    """
-    out = {
-        name: torch.empty((draws, *weights[name].shape), dtype=weights[name].dtype, device=weights[name].device)
-        for name in names
-    }
-    for draw in range(draws):
-        for name in names:
-            w = weights[name]
-            out[name][draw] = torch.randn(w.shape, generator=generator, dtype=w.dtype, device=w.device)
-    return out
 
 
 def _noise_generator(ctx: _Context) -> torch.Generator:

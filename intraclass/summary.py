@@ -12,7 +12,7 @@ import pandas as pd
 
 from .controls import CONTROLS
 from .kendall import AXES, MIN_PAIRS
-from .registry import MEASURES, label
+from .registry import label
 from .selection import Product
 from .tables import number
 
@@ -79,7 +79,7 @@ def _page(
         f"pairs; a total over fewer than {len(AXES)} axes says so.",
     ]
     for experiment, cells in tables.items():
-        labelled = cells.rename(index=lambda m: MEASURES[m].markdown if m in MEASURES else m)
+        labelled = cells.rename(index=label)
         out.append(_table(markup, labelled.rename_axis("measure").reset_index(), experiment))
     out += _leaderboard_section(markup, leaderboards)
     out.append(_heading(markup, "Controls", 2))
@@ -132,7 +132,7 @@ def _verdict_lines(verdicts: pd.DataFrame) -> str:
             f"{row.trained_median:.3g} vs {row.control_median:.3g})"
             for row in rows.itertuples()
         ]
-        lines.append(f"- **{MEASURES[name].markdown if name in MEASURES else name}** " + "; ".join(parts) + ".")
+        lines.append(f"- **{label(name)}** " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .kendall import AXES, TOTAL, granulated_kendall_intervals
-from .registry import MEASURES
-from .storage import write_text
+from .registry import MEASURES, label
+from .tables import MISSING_MARKDOWN, latex_table, latex_text, markdown_table, number, write_table
 
 __all__ = ["SWEPT", "sweep_kendall", "write_sweep_tables"]
 
@@ -46,6 +46,9 @@ def sweep_kendall(
     missing = [i for i in ids if i not in sweeps]
     if missing:
         raise ValueError(f"sweep_kendall: no sweeps for run(s) {missing[:5]}")
+    unknown = sorted({m for i in ids for m in sweeps[i]} - set(SWEPT))
+    if unknown:  # SWEPT names every swept measure and its constant: a new sweep must be declared there
+        raise ValueError(f"sweep_kendall: measure(s) {unknown} swept but not in SWEPT {list(SWEPT)}")
     rows = []
     for measure, constant in SWEPT.items():
         if not all(measure in sweeps[i] for i in ids) or not ids:
@@ -73,26 +76,32 @@ def sweep_kendall(
 
 
 def write_sweep_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
-    """``<stem>.csv`` (every number), ``<stem>.md`` and ``<stem>.tex`` (a row per measure and swept value, the
-    total as ``0.71 [0.52, 0.86]``), each written atomically."""
-    stem = Path(stem)
-    text = table.assign(cell=[_cell(r, digits) for r in table.itertuples()])
-    md = ["| measure | constant | value | granulated Kendall total |", "|---|---|---|---|"]
-    md += [f"| {MEASURES[r.measure].markdown} | {r.constant} | {r.value:g} | {r.cell} |" for r in text.itertuples()]
-    tex = ["\\begin{tabular}{llrl}", "\\toprule", "measure & constant & value & granulated Kendall total \\\\"]
-    tex += ["\\midrule"] + [
-        f"{MEASURES[r.measure].latex} & {r.constant} & {r.value:g} & {r.cell} \\\\" for r in text.itertuples()
-    ]
-    tex += ["\\bottomrule", "\\end{tabular}"]
-    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
-    write_text(paths[0], table.to_csv(index=False))
-    write_text(paths[1], "\n".join(md) + "\n")
-    write_text(paths[2], "\n".join(tex) + "\n")
-    return paths
+    """Write a :func:`sweep_kendall` table as ``<stem>.csv`` (every number), ``<stem>.md`` and ``<stem>.tex`` (a row
+    per measure and swept value, the total as ``0.71 [0.52, 0.86] (8/8 axes)``), each atomically.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`sweep_kendall`'s output.
+    stem : path-like
+        The files' common path without extension.
+    digits : int
+        Decimals of the total and its interval.
+
+    Returns
+    -------
+    list of Path
+        The CSV, Markdown and LaTeX paths.
+    """
+    header = ["measure", "constant", "value", "granulated Kendall total"]
+    rows = [[r.measure, r.constant, f"{r.value:g}", _cell(r, digits)] for r in table.itertuples()]
+    markdown = markdown_table(header, [[label(m, "markdown"), *rest] for m, *rest in rows])
+    latex = latex_table(header, [[label(m, "latex"), c, v, latex_text(cell)] for m, c, v, cell in rows], spec="llrl")
+    return write_table(stem, table, markdown, latex)
 
 
 def _cell(row: Any, digits: int) -> str:
     if row.missing_reason:
-        return f"n/a ({row.missing_reason})"
-    interval = "" if pd.isna(row.lo) else f" [{row.lo:.{digits}f}, {row.hi:.{digits}f}]"
-    return f"{row.total:.{digits}f}{interval} ({row.n_axes}/{len(AXES)} axes)"
+        return f"{MISSING_MARKDOWN} ({row.missing_reason})"
+    interval = "" if pd.isna(row.lo) else f" [{number(row.lo, digits)}, {number(row.hi, digits)}]"
+    return f"{number(row.total, digits)}{interval} ({row.n_axes}/{len(AXES)} axes)"

@@ -81,17 +81,17 @@ def number(value: Any, digits: int = 2, missing: str = MISSING_MARKDOWN, sign: b
     missing : str
         What a missing value reads as (:data:`MISSING_MARKDOWN` or :data:`MISSING_LATEX`).
     sign : bool
-        Write ``+`` before positive numbers (differences).
+        Always write the sign (differences): ``+`` before positive numbers and zero.
 
     Returns
     -------
     str
-        E.g. ``"0.71"``; a value that rounds to zero is ``"0.00"``, never ``"-0.00"``.
+        E.g. ``"0.71"``; a value that rounds to zero is ``"0.00"`` (``"+0.00"`` with ``sign``), never ``"-0.00"``.
     """
     if value is None or pd.isna(value):
         return missing
     rounded = round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
-    return f"{rounded:+.{digits}f}" if sign and rounded != 0 else f"{rounded:.{digits}f}"
+    return f"{rounded:+.{digits}f}" if sign else f"{rounded:.{digits}f}"
 
 
 def latex_text(text: str) -> str:

@@ -1,6 +1,10 @@
 """Training one configuration (SPEC §4), airbench-style: the training split lives on the device as one tensor and
-augmentation is a batched tensor operation. On CUDA the network runs in channels_last layout and, with precision
-``auto``, under bfloat16 autocast (weights and optimizer state stay float32); on the CPU it runs in float32.
+augmentation is a batched tensor operation. On CUDA the network runs in channels_last layout; precision ``auto`` is
+float32 on every device (bfloat16 autocast, ``bf16``, measured slower for these models on an H200).
+
+After training, the final model and every snapshot get their batch-norm statistics recomputed on the un-augmented
+training split with dropout off (:func:`recalibrate_batchnorm`): the statistics gathered during training were
+seen under dropout, which shifts their variance away from what the network meets in inference mode.
 
 A checkpoint every few epochs holds everything the rest of the run depends on (weights, optimizer, schedule, RNG
 states, history), so a killed job started again resumes where it stopped and ends with the same weights.
@@ -9,6 +13,7 @@ states, history), so a killed job started again resumes where it stopped and end
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -47,6 +52,11 @@ class TrainingState:
 
 
 PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# What precision "auto" picks per device type: the one measured faster. CUDA: on one H200
+# (docs/bench/training_h200.md, the paper's ResNet x1 on 3x32x32 images, channels_last) float32 trained 19.4k
+# images/s at batch 100 and 51.3k at batch 300, bfloat16 autocast 15.9k and 41.4k: these models are too small for
+# bf16 to pay. CPU: float32, bf16 autocast not having been measured faster there.
+AUTO_PRECISION = {"cuda": torch.float32, "cpu": torch.float32}
 # Snapshots wait in this folder beside the checkpoint until the run ends: Snakemake deletes a killed job's declared
 # outputs, and a resumed run does not pass the early epochs again.
 PENDING_SNAPSHOTS = "checkpoint_snapshots"
@@ -63,10 +73,10 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """The dtype of the forward and backward arithmetic: ``auto`` is bfloat16 on a CUDA device that supports it,
-    float32 elsewhere; ``fp32`` and ``bf16`` are what they say."""
+    """The dtype of the forward and backward arithmetic: ``auto`` is :data:`AUTO_PRECISION` of the device type
+    (float32 wherever measured); ``fp32`` and ``bf16`` are what they say."""
     if precision == "auto":
-        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+        return AUTO_PRECISION.get(device.type, torch.float32)
     if precision not in PRECISION_DTYPES:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     return PRECISION_DTYPES[precision]
@@ -111,6 +121,46 @@ def augment_batch(x: torch.Tensor, max_shift: int, generator: torch.Generator, f
         return shifted
     flipped = torch.rand(n, device=x.device, generator=generator) < 0.5
     return torch.where(flipped[:, None, None, None], shifted.flip(3), shifted)
+
+
+class _DropoutOff(nn.Module):
+    """``model`` with its dropout layers kept in inference mode whatever mode it is put in: ``update_bn`` puts the
+    model it is given in training mode, which would switch dropout on."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def train(self, mode: bool = True) -> _DropoutOff:
+        super().train(mode)
+        for module in self.model.modules():
+            if isinstance(module, nn.Dropout):
+                module.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+def recalibrate_batchnorm(model: nn.Module, x: torch.Tensor, batch_size: int) -> None:
+    """Recompute the running mean and variance of every batch-norm layer of ``model`` on the images ``x``, with
+    dropout off, in place ("BN recalibration"); the weights and the mode of ``model`` are left as they were.
+
+    Each layer's statistics become the average over the batches of ``x`` (in order, ``batch_size`` images each) of
+    its input's per-channel batch mean and unbiased batch variance, as ``torch.optim.swa_utils.update_bn``
+    computes them, with every dropout layer in inference mode.
+
+    Why: during training the running statistics are an exponential average over batches seen with dropout active
+    (and augmented). Dropout scales the kept activations by 1/(1-p), which raises their variance; in inference mode
+    it is off, so each batch-norm layer normalises with a variance the network no longer produces ("variance
+    shift", Li et al. 2019, "Understanding the disharmony between dropout and batch normalization by variance
+    shift", CVPR). Recomputing the statistics in the conditions of inference removes the shift, as Li et al. and
+    SWA (Izmailov et al. 2018, ``bn_update``) do.
+    """
+    batches = (x[start : start + batch_size] for start in range(0, len(x), batch_size))
+    was_training = model.training
+    torch.optim.swa_utils.update_bn(batches, _DropoutOff(model))
+    model.train(was_training)
 
 
 def train_epoch(
@@ -218,12 +268,15 @@ def train(
     """Train ``run`` and write ``model.pt`` (and snapshots) into ``run_dir``; return the run's metrics.
 
     Resumes from ``run_dir/checkpoint.pt`` when it was made for the same run and settings. A non-finite loss ends
-    the run and is recorded as ``diverged``; it is not an error. The metrics describe the saved float32 model
+    the run and is recorded as ``diverged``; it is not an error. The saved model and snapshots have their batch-norm
+    statistics recomputed (:func:`recalibrate_batchnorm`). The metrics describe the saved float32 model
     (evaluated in float32 whatever the training precision), including which test images it classifies correctly.
     """
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / "checkpoint.pt"
     dtype, layout = resolve_precision(settings.precision, device), memory_format(device)
+    precision = next(name for name, value in PRECISION_DTYPES.items() if value == dtype)
+    log.info("%s: precision %s (asked %s) on %s", run.run_id, precision, settings.precision, device)
     mean, std = data.normalization()
     x_train = normalized_tensor(data.x_train, mean, std, device).contiguous(memory_format=layout)
     y_train = torch.as_tensor(data.y_train, device=device)
@@ -242,7 +295,14 @@ def train(
     augment = (
         partial(augment_batch, max_shift=data.max_shift, generator=generator, flip=data.flip) if run.augment else None
     )
-    snapshot = partial(save_model, model=model, spec=spec, normalization=(mean, std))
+    steps_per_epoch = math.ceil(len(x_train) / run.batch_size)
+
+    def snapshot(path: Path) -> None:
+        """The weights now, with batch-norm statistics recomputed on a copy (the training run keeps its own)."""
+        recalibrated = copy.deepcopy(model)
+        recalibrate_batchnorm(recalibrated, x_train, settings.eval_batch_size)
+        save_model(path, recalibrated, spec, (mean, std))
+
     if state.epoch == 0 and 0 in settings.snapshot_epochs:
         snapshot(_pending_snapshot(run_dir, 0))  # the untrained network (SPEC §11), before the first step
 
@@ -257,7 +317,14 @@ def train(
             state.diverged = True
             log.warning("%s diverged at epoch %d (non-finite training loss)", run.run_id, state.epoch)
         finished = state.diverged or state.epoch == settings.epochs or train_loss < settings.min_loss
-        record = {"epoch": state.epoch, "lr": lr, "train_loss": train_loss, "train_acc": correct.item() / len(x_train)}
+        # train_loss and train_acc: the epoch's mean over its batches in training mode (dropout, augmentation).
+        record = {
+            "epoch": state.epoch,
+            "steps": state.epoch * steps_per_epoch,  # optimizer steps so far
+            "lr": lr,
+            "train_loss": train_loss,
+            "train_acc": correct.item() / len(x_train),
+        }
         if finished or state.epoch % settings.test_every == 0 or state.epoch in settings.snapshot_epochs:
             test_loss, test_correct = evaluate(model, x_test, y_test, settings.eval_batch_size, dtype)
             record.update(test_loss=test_loss, test_acc=float(test_correct.mean()))
@@ -275,8 +342,16 @@ def train(
         if state.epoch % settings.checkpoint_every == 0:
             _save_checkpoint(checkpoint_path, key, trainer, state)
 
+    loss_before, correct_before = evaluate(model, x_train, y_train, settings.eval_batch_size)
+    recalibrate_batchnorm(model, x_train, settings.eval_batch_size)
     save_model(run_dir / "model.pt", model, spec, (mean, std))
     metrics = _final_metrics(model, (x_train, y_train), (x_test, y_test), settings.eval_batch_size)
+    log.info(
+        "%s: batch-norm recalibration: train accuracy %.4f -> %.4f in inference mode",
+        run.run_id,
+        correct_before.mean(),
+        metrics["train_acc"],
+    )
     for epoch in settings.snapshot_epochs:
         final = snapshot_path(run_dir, epoch)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -286,11 +361,18 @@ def train(
     return {
         **run.as_dict(),
         "epochs_run": state.epoch,
+        "n_train": len(x_train),
         **metrics,
+        # The final model before its batch-norm statistics were recomputed (model.pt and snapshots are after).
+        "bn_recalibration": {
+            "images": len(x_train),
+            "train_acc_before": float(correct_before.mean()),
+            "train_loss_before": _finite_or_none(loss_before),
+        },
         "diverged": state.diverged,
         "wall_s": state.wall_s,
         "device": str(device),
-        "precision": next(name for name, value in PRECISION_DTYPES.items() if value == dtype),
+        "precision": precision,
         "settings": asdict(settings),
         "history": [{k: _finite_or_none(v) for k, v in h.items()} for h in state.history],
     }

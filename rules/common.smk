@@ -50,7 +50,7 @@ FOLLOWED_EPOCHS = [e for e in SNAPSHOT_EPOCHS if e != UNTRAINED_EPOCH]  # extrac
 DATASETS = sorted({run.dataset for run in RUNS.values()})
 EXPERIMENTS = {}
 for _run_id, _run in RUNS.items():
-    EXPERIMENTS.setdefault(selection.experiment_name(_run.dataset, _run.arch), []).append(_run_id)
+    EXPERIMENTS.setdefault(_run.experiment, []).append(_run_id)
 WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if DATASET_INFO[RUNS[ids[0]].dataset].sublabel_key]
 STUDY_FACTS = selection.StudyFacts(frozenset(WITH_SUBCLASSES), bool(FOLLOWED_EPOCHS))
 
@@ -86,10 +86,13 @@ def get_dataset_source(wildcards):
 
 
 def get_dataset_params(wildcards):
-    """prepare_dataset's description of the data set and its training-subset size (None: the whole split)."""
+    """prepare_dataset's description of the data set, its training-subset size and its resolution (None: the
+    whole split, the images' own)."""
+    options = config["datasets"].get(wildcards.dataset, {})
     return {
         "info": asdict(DATASET_INFO[wildcards.dataset]),
-        "train_subset": config["datasets"].get(wildcards.dataset, {}).get("train_subset"),
+        "train_subset": options.get("train_subset"),
+        "resolution": options.get("resolution"),
     }
 
 

@@ -1,5 +1,5 @@
 """Rule prepare_dataset: one data set (CIFAR, Fashion-MNIST, digits or a custom .npz) as one .npz, its training
-split cut to the configured subset."""
+split cut to the configured subset and its images pooled to the configured resolution."""
 
 import logging
 
@@ -8,7 +8,12 @@ from intraclass.logs import log_to_file
 
 log_to_file(snakemake.log[0])
 params = snakemake.params.dataset
-data = build_dataset(DatasetInfo(**params["info"]), snakemake.input.get("source") or None, params["train_subset"])
+data = build_dataset(
+    DatasetInfo(**params["info"]),
+    snakemake.input.get("source") or None,
+    params["train_subset"],
+    params["resolution"],
+)
 data.save(snakemake.output.dataset)
 logging.info(
     "%s: %d train and %d test images of shape %s",

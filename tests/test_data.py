@@ -11,6 +11,7 @@ from intraclass.data import (
     DatasetArrays,
     DatasetError,
     dataset_info,
+    downsample,
     file_md5,
     load_cifar,
     load_custom,
@@ -284,6 +285,35 @@ def test_built_in_augmentation_follows_the_spec():
         "fashion-coarse": (2, True),
     }
     assert (load_dataset("digits").max_shift, load_dataset("digits").flip) == (1, False)
+
+
+def test_resolution_average_pools_both_splits_and_scales_the_shift():
+    rng = np.random.default_rng(0)
+    x_train = rng.integers(0, 256, (3, 1, 28, 28), dtype=np.uint8)
+    x_test = rng.integers(0, 256, (2, 1, 28, 28), dtype=np.uint8)
+    y = np.array([0, 1, 0])
+    data = DatasetArrays("fashion-coarse", x_train, y, x_test, y[:2], sub_train=y, sub_test=y[:2])
+    pooled = downsample(data, 14)
+    for original, small in ((x_train, pooled.x_train), (x_test, pooled.x_test)):
+        assert small.shape == (len(original), 1, 14, 14) and small.dtype == np.float32
+        for i, r, c in ((0, 0, 0), (1, 13, 13), (len(original) - 1, 6, 9)):  # the mean of the 2x2 block, by hand
+            block = original[i, 0, 2 * r : 2 * r + 2, 2 * c : 2 * c + 2].astype(np.float64)
+            assert small[i, 0, r, c] == block.mean()
+    assert (pooled.max_shift, pooled.flip) == (1, True)  # Fashion-MNIST: 2 px at 28x28, 1 px at 14x14
+    np.testing.assert_array_equal(pooled.sub_train, y)
+    cifar = DatasetArrays(
+        "cifar10", np.zeros((1, 3, 32, 32), np.uint8), y[:1], np.zeros((1, 3, 32, 32), np.uint8), y[:1]
+    )
+    assert downsample(cifar, 16).max_shift == 2 and downsample(cifar, 8).max_shift == 1  # 4 px / 4, at least 1
+    digits = DatasetArrays(
+        "digits", np.zeros((1, 1, 16, 16), np.uint8), y[:1], np.zeros((1, 1, 16, 16), np.uint8), y[:1]
+    )
+    assert (downsample(digits, 8).max_shift, downsample(digits, 8).flip) == (1, False)
+    for resolution in (12, 7):
+        with pytest.raises(
+            DatasetError, match=f"resolution {resolution} of data set 'fashion-coarse': its images are 28 x 28"
+        ):
+            downsample(data, resolution)
 
 
 def test_augmentation_without_flips_only_shifts():

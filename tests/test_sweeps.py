@@ -52,3 +52,12 @@ def test_runs_swept_over_different_values_or_missing_are_refused():
         sweep_kendall(kept, sweeps)
     with pytest.raises(ValueError, match="no sweeps for run"):
         sweep_kendall(kept, {})
+
+
+def test_a_sweep_not_declared_in_swept_is_refused():
+    kept = star_runs().iloc[:2]
+    sweeps = {
+        i: {"c3": {"values": [1], "measure": [0.1]}, "c9": {"values": [1], "measure": [0.2]}} for i in kept.run_id
+    }
+    with pytest.raises(ValueError, match=r"measure\(s\) \['c9'\] swept but not in SWEPT \['c1', 'c3', 'c4'\]"):
+        sweep_kendall(kept, sweeps)

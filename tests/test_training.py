@@ -20,6 +20,7 @@ from intraclass.training import (
     make_optimizer,
     model_spec,
     normalized_tensor,
+    recalibrate_batchnorm,
     resolve_precision,
     train,
 )
@@ -86,8 +87,9 @@ def test_settings_accept_epoch_zero_and_known_precisions_only():
         TrainingSettings(precision="fp16")
 
 
-def test_precision_auto_is_fp32_on_the_cpu():
+def test_precision_auto_is_fp32_on_the_cpu_and_on_cuda():
     assert resolve_precision("auto", CPU) == torch.float32
+    assert resolve_precision("auto", torch.device("cuda")) == torch.float32  # bf16 measured slower on an H200
     assert resolve_precision("fp32", CPU) == torch.float32
     assert resolve_precision("bf16", CPU) == torch.bfloat16
 
@@ -115,6 +117,8 @@ def test_training_records_history_snapshots_and_deletes_checkpoint(trained_run):
     _, _, metrics, run_dir = trained_run
     assert metrics["epochs_run"] == 3 and len(metrics["history"]) == 3
     assert [h["lr"] for h in metrics["history"]] == pytest.approx([0.1, 0.1, 0.02])  # x0.2 from epoch 3 of 3
+    assert [h["steps"] for h in metrics["history"]] == [27, 54, 81]  # 1347 images in batches of 50: 27 a pass
+    assert metrics["n_train"] == 1347 and metrics["bn_recalibration"]["images"] == 1347
     assert metrics["test_acc"] > 0.5 and not metrics["diverged"]
     assert all(snapshot_path(run_dir, epoch).exists() for epoch in (0, 1, 3))
     assert not (run_dir / "checkpoint.pt").exists() and not (run_dir / "checkpoint_snapshots").exists()
@@ -138,15 +142,78 @@ def test_metrics_store_which_test_images_the_final_model_got_right(trained_run):
     np.testing.assert_array_equal(correctness_matrix([metrics, metrics]), [correct, correct])
 
 
-def test_epoch_zero_snapshot_is_the_untrained_network(trained_run):
+def test_epoch_zero_snapshot_is_the_untrained_network_with_recalibrated_statistics(trained_run):
     run, data, _, run_dir = trained_run
     torch.manual_seed(run.seed)
-    initialised = build_model(model_spec(run, data)).state_dict()  # what train() builds before any step
+    network = build_model(model_spec(run, data))  # what train() builds before any step
+    initialised = {name: value.clone() for name, value in network.state_dict().items()}
     untrained, _ = load_model(snapshot_path(run_dir, 0))
     trained, _ = load_model(snapshot_path(run_dir, 1))
-    for name, value in initialised.items():
-        assert torch.equal(untrained.state_dict()[name], value), name  # BN statistics included: no forward ran
+    for name, value in network.named_parameters():
+        assert torch.equal(untrained.state_dict()[name], value), name
+    recalibrate_batchnorm(network, normalized_tensor(data.x_train, *data.normalization(), CPU), 1000)
+    for name, value in network.state_dict().items():
+        assert torch.equal(untrained.state_dict()[name], value), name  # BN statistics of the training split
+    assert not torch.equal(untrained.state_dict()["stages.1.running_var"], initialised["stages.1.running_var"])
     assert not torch.equal(trained.state_dict()["head.weight"], initialised["head.weight"])
+
+
+def test_recalibration_gives_every_batchnorm_the_statistics_of_its_input_with_dropout_off():
+    torch.manual_seed(0)
+    model = build_model(ModelSpec("vgg", 5, 1, dropout=0.4)).train()
+    x = torch.randn(24, 1, 8, 8)
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for bn in batch_norms:  # statistics far from the truth, as if gathered under another input distribution
+        bn.running_mean.fill_(5.0)
+        bn.running_var.fill_(9.0)
+    weights = {name: value.clone() for name, value in model.named_parameters()}
+
+    # Reference: each BN's input in one forward pass of a copy with dropout off (dropout layers in inference mode).
+    reference = build_model(ModelSpec("vgg", 5, 1, dropout=0.4)).train()
+    reference.load_state_dict(model.state_dict())
+    captured = []
+    for module in reference.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.register_forward_pre_hook(lambda _, args: captured.append(args[0].detach().clone()))
+        if isinstance(module, torch.nn.Dropout):
+            module.eval()
+    with torch.no_grad():
+        reference(x)
+
+    recalibrate_batchnorm(model, x, batch_size=24)  # one batch: the statistics are the whole set's
+    assert model.training and all(m.training for m in model.modules())  # its mode is left as it was
+    for bn, seen in zip(batch_norms, captured, strict=True):
+        torch.testing.assert_close(bn.running_mean, seen.mean(dim=(0, 2, 3)))
+        torch.testing.assert_close(bn.running_var, seen.var(dim=(0, 2, 3), unbiased=True))
+        assert bn.momentum == 0.1  # restored after update_bn's cumulative average
+    for name, value in model.named_parameters():
+        assert torch.equal(value, weights[name]), name
+    # With dropout on, the deeper layers would see inputs of another variance: the property above is not vacuous.
+    with torch.no_grad():
+        model.train()(x)
+    assert not torch.allclose(batch_norms[-1].running_var, captured[-1].var(dim=(0, 2, 3)), rtol=0.05)
+
+
+def test_dropout_run_of_the_default_vgg_fits_its_training_set_in_inference_mode(tmp_path):
+    """The default study's VGG with dropout 0.2, 15 epochs on digits-coarse: train accuracy in inference mode."""
+    torch.set_num_threads(1)
+    run = run_config(dropout=0.2, augment=False, batch_size=100)
+    settings = TrainingSettings(epochs=15, checkpoint_every=100, test_every=15, snapshot_epochs=(8,))
+    data = small_digits(1347)
+    metrics = train(run, data, settings, tmp_path, CPU)
+    assert metrics["train_acc"] >= 0.99
+    model, (mean, std) = load_model(tmp_path / "model.pt")
+    x_train = normalized_tensor(data.x_train, mean, std, CPU)
+    loss, correct = evaluate(model, x_train, torch.as_tensor(data.y_train), 1000)
+    assert correct.mean() == metrics["train_acc"] and loss == pytest.approx(metrics["train_loss"])
+    before = metrics["bn_recalibration"]
+    assert before["train_loss_before"] > metrics["train_loss"]  # the training-time statistics fit worse
+    snapshot, _ = load_model(snapshot_path(tmp_path, 8))  # recalibrated too: running_var matches a fresh one
+    recalibrated, _ = load_model(snapshot_path(tmp_path, 8))
+    recalibrate_batchnorm(recalibrated, x_train, 1000)
+    for (name, a), b in zip(snapshot.state_dict().items(), recalibrated.state_dict().values(), strict=True):
+        if "running" in name:
+            torch.testing.assert_close(a, b, msg=name)
 
 
 def test_bf16_training_runs_and_reports_the_float32_model(tmp_path):
