@@ -12,6 +12,7 @@ include: "rules/train.smk"
 include: "rules/measures.smk"
 include: "rules/sharpness.smk"
 include: "rules/kendall.smk"
+include: "rules/power.smk"
 include: "rules/paper.smk"
 include: "rules/criteria.smk"
 include: "rules/leaderboard.smk"
@@ -28,3 +29,4 @@ rule all:
     input:
         planned_targets(),
         trained_targets,
+        POWER_TABLES,

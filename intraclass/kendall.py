@@ -34,13 +34,16 @@ about h, out of star designs). An axis with no such group is *missing*, never 0.
 
 (the paper always has all 8 present; averaging over the present ones is this module's choice, so that one empty
 axis does not hide the others; the tables say over how many axes a total is). Replicates of one configuration
-(different seeds) fall in the same group and their pairs count like any other pair, as in the authors' code.
+(different seeds) fall in the same group. By default (``pairs="cross"``, SPEC §14) tau is taken over the pairs
+of a group that differ in the axis (cross-configuration pairs): in the paper each configuration has one model,
+so every pair of a group differs in h, and a pair of seeds of one configuration says nothing about h.
+``pairs="all"`` also counts the seed pairs, as the authors' code would on replicated runs.
 
 Intervals (SPEC §11)
 --------------------
 :func:`granulated_kendall_intervals` and :func:`kendall_interval_table` give every cell (axis) and the total its
 number of groups and of model pairs (unordered; the total sums them over its axes, so a pair of replicates counts
-once per axis) and a percentile bootstrap interval. Each resample redraws, where the study has them:
+once per axis) and a bootstrap interval. Each resample redraws, where the study has them:
 
 * the test images: n_test images drawn with replacement (:func:`draw_test_images`, one draw shared by every run),
   every run's test accuracy recomputed as its mean correctness over the drawn images;
@@ -50,6 +53,21 @@ once per axis) and a percentile bootstrap interval. Each resample redraws, where
 The point estimate stays the plain granulated value; a resample recomputes every cell on the same groups. A
 replicate drawn twice is one model, not a pair: the pairs of a run with its own copy are left out of the resample's
 coefficients (counted 0 they would pull every resample towards 0; a measure ranking the models perfectly keeps 1).
+
+Drawing n seeds with replacement among n understates the between-seed variance: the variance of a drawn
+replicate is the plug-in (1/n) variance, so a mean over seeds varies by (n - 1)/n of what it should (1/2 with 2
+seeds; measured on the default study with 6 seeds, the uncorrected interval's standard error was 0.60-0.69 of the
+real between-half spread). The replicates are therefore drawn from *adjusted residuals* (Davison & Hinkley 1997,
+*Bootstrap Methods and their Application*, §3.3 eq. 3.14 and §3.8 on hierarchical data): before the draw, a
+configuration's n replicates' measure and accuracy (the latter recomputed on each test-image resample) are moved
+away from the configuration's mean by sqrt(n / (n - 1)), so that a drawn replicate varies like a new seed
+(variance s^2, ddof=1). A cell with a configuration of at most :data:`FEW_SEEDS` seeds is flagged
+(``few_seeds``): its seed noise is estimated from that few.
+
+The interval is the percentile interval of the resampled coefficients translated so that their median sits on
+the point estimate (:func:`bootstrap_interval`; a bias correction by translation, Efron & Tibshirani 1993,
+*An Introduction to the Bootstrap*, §10): resamples of a sign statistic are pulled towards 0 by the noise they
+add, and the plain percentile interval can exclude its own estimate; the translated one always contains it.
 
 Orientation (:data:`intraclass.registry.MEASURES`): intraclass measures (c1-c4) are expected to grow with test
 accuracy (+1); sharpness measures are complexities, negated before ranking (-1). A positive coefficient therefore
@@ -76,11 +94,16 @@ from .tables import MISSING_LATEX, MISSING_MARKDOWN, latex_table, latex_text, ma
 __all__ = [
     "AXES",
     "Axis",
+    "FEW_SEEDS",
+    "PAIRS",
     "INTERVAL_COLUMNS",
     "MIN_PAIRS",
     "RESAMPLE_SOURCES",
     "TIES",
     "TOTAL",
+    "axis_pairs",
+    "bootstrap_interval",
+    "configurations",
     "draw_replicates",
     "draw_test_images",
     "granulated_kendall",
@@ -101,10 +124,27 @@ TOTAL = "total"
 TIES = ("spec", "authors")
 Ties = Literal["spec", "authors"]
 RESAMPLE_SOURCES = ("test_images", "seeds")
+PAIRS = ("cross", "all")
+Pairs = Literal["cross", "all"]
 MIN_PAIRS = 3  # a cell on fewer model pairs is flagged (SPEC §11)
-INTERVAL_COLUMNS = ("value", "lo", "hi", "n_groups", "n_pairs", "n_axes", "few_pairs", "n_resamples", "missing_reason")
+FEW_SEEDS = 3  # a cell whose configurations have at most this many seeds is flagged (SPEC §14)
+INTERVAL_COLUMNS = (
+    "value",
+    "lo",
+    "hi",
+    "n_groups",
+    "n_pairs",
+    "n_pairs_all",
+    "n_axes",
+    "few_pairs",
+    "few_seeds",
+    "n_resamples",
+    "missing_reason",
+)
 FEW_PAIRS_MARKDOWN = "†"
 FEW_PAIRS_LATEX = "$^\\dagger$"
+FEW_SEEDS_MARKDOWN = "‡"
+FEW_SEEDS_LATEX = "$^\\ddagger$"
 NO_GROUP = "no group with 2 values of the axis"
 NO_AXIS = "no axis present"
 
@@ -172,7 +212,7 @@ def kendall_tau_a(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarr
 
 
 def granulated_kendall(
-    df: pd.DataFrame, measure: str, orientation: int | None = None, ties: Ties = "spec"
+    df: pd.DataFrame, measure: str, orientation: int | None = None, ties: Ties = "spec", pairs: Pairs = "cross"
 ) -> dict[str, float | None]:
     """Granulated Kendall coefficients of ``measure`` against ``test_acc`` (Jiang et al. 2020; module docstring).
 
@@ -192,6 +232,9 @@ def granulated_kendall(
         Multiplies the measure before ranking; default the measure's in :data:`intraclass.registry.MEASURES`.
     ties : {"spec", "authors"}
         As :func:`kendall_tau_a`.
+    pairs : {"cross", "all"}
+        ``"cross"``: the pairs of a group differing in h (SPEC §14); ``"all"``: seed pairs of one configuration
+        too (module docstring).
 
     Returns
     -------
@@ -200,8 +243,9 @@ def granulated_kendall(
         group; a total with no axis present).
     """
     _check_ties(ties)
+    _check_pairs(pairs)
     sign = _orientation(measure, orientation)
-    prepared = _prepare(df, measure, sign, "granulated_kendall")
+    prepared = _prepare(df, measure, sign, "granulated_kendall", pairs)
     if prepared.reason:
         return dict.fromkeys(CELLS)
     point = _cells(prepared.axis_pairs, prepared.oriented[None, :], prepared.accuracy[None, :], ties)[0]
@@ -264,9 +308,8 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
     within a configuration (two rows of one configuration and seed are a duplicated run).
     """
     _check_positive_int(n_resamples, "n_resamples")
-    keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
     require_columns(df, HYPERPARAMETERS, "draw_replicates")
-    configuration = df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    configuration = configurations(df)
     if "replicate" in df.columns:
         twice = df.assign(_cfg=configuration).duplicated(["_cfg", "replicate"], keep=False).to_numpy()
         if twice.any():
@@ -282,6 +325,64 @@ def draw_replicates(df: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) ->
     return by_configuration[starts[configuration] + picks]
 
 
+def configurations(df: pd.DataFrame) -> np.ndarray:
+    """Each row's configuration: rows agreeing on every hyperparameter (and dataset and architecture when present)
+    share an id; ids 0, 1, ... in order of first appearance. The rows of one configuration are its seeds."""
+    require_columns(df, HYPERPARAMETERS, "configurations")
+    keys = [c for c in (*GROUP_CONTEXT, *HYPERPARAMETERS) if c in df.columns]
+    return df.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+
+
+def axis_pairs(df: pd.DataFrame, axis: str, pairs: Pairs = "cross") -> np.ndarray:
+    """The unordered model pairs a granulated Kendall cell of ``axis`` (a name of :data:`AXES`) compares:
+    ``(n_pairs, 2)`` row positions in ``df``, within the axis's groups (module docstring), the pairs differing in
+    the axis (``pairs="cross"``) or every pair of the groups (``"all"``); no row when the axis has no group."""
+    _check_pairs(pairs)
+    by_name = {a.name: a for a in AXES}
+    if axis not in by_name:
+        raise ValueError(f"unknown axis {axis!r}; axes: {list(by_name)}")
+    require_columns(df, HYPERPARAMETERS, "axis_pairs")
+    compared = _pairs(df, by_name[axis], pairs)
+    if compared is None:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.column_stack([compared.first, compared.second]).astype(np.int64)
+
+
+def bootstrap_interval(point: float, resampled: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The interval of a coefficient from its bootstrap resamples: the percentile interval translated so that the
+    resamples' median sits on the point estimate, clipped to [-1, 1].
+
+    ``lo = point + q_(1-confidence)/2 - median``, ``hi = point + q_(1+confidence)/2 - median`` (q: quantiles of
+    ``resampled``, NaN left out), then clipped to [-1, 1]. Since the median lies between the two quantiles, the
+    interval always contains ``point`` (a plain percentile interval need not: resamples of a sign statistic are
+    pulled towards 0 by the noise they add). A bias correction by translation (Efron & Tibshirani 1993, *An
+    Introduction to the Bootstrap*, §10); without bias (median = point) it is the percentile interval.
+
+    Parameters
+    ----------
+    point : float
+        The coefficient on the data, in [-1, 1].
+    resampled : array
+        The coefficient on each resample (NaN where undefined; at least one defined).
+    confidence : float
+        The interval's level, in (0, 1).
+
+    Returns
+    -------
+    (lo, hi) : tuple of float
+    """
+    if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if not -1.0 <= point <= 1.0:
+        raise ValueError(f"bootstrap_interval: the point estimate must be in [-1, 1], got {point!r}")
+    values = np.asarray(resampled, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise ValueError("bootstrap_interval needs at least one defined resample")
+    q_lo, median, q_hi = np.quantile(values, [(1 - confidence) / 2, 0.5, (1 + confidence) / 2])
+    return float(np.clip(point + q_lo - median, -1.0, 1.0)), float(np.clip(point + q_hi - median, -1.0, 1.0))
+
+
 def granulated_kendall_intervals(
     df: pd.DataFrame,
     measure: str,
@@ -292,15 +393,16 @@ def granulated_kendall_intervals(
     confidence: float = 0.95,
     ties: Ties = "spec",
     resample: Collection[str] = RESAMPLE_SOURCES,
+    pairs: Pairs = "cross",
 ) -> pd.DataFrame:
-    """Granulated Kendall of one measure with, per cell, its groups, pairs and a percentile bootstrap interval.
+    """Granulated Kendall of one measure with, per cell, its groups, pairs and a bootstrap interval.
 
     Parameters
     ----------
     df : DataFrame
         The kept models (one row per run): the measure, ``test_acc``, the 8 hyperparameters (and ``dataset``,
         ``arch``, ``replicate`` when present).
-    measure, orientation, ties
+    measure, orientation, ties, pairs
         As :func:`granulated_kendall`.
     correct : array of shape (len(df), n_test), optional
         Per-image test correctness of each run, rows aligned with ``df`` (row means must equal ``test_acc`` up to
@@ -309,22 +411,24 @@ def granulated_kendall_intervals(
         Bootstrap size, seed (:func:`draw_test_images`, :func:`draw_replicates`) and interval level.
     resample : subset of ("test_images", "seeds")
         Noise sources to resample where the data have them (test images: ``correct`` given; seeds: a configuration
-        with >= 2 replicates).
+        with >= 2 replicates, drawn from adjusted residuals, see the module docstring).
 
     Returns
     -------
     DataFrame indexed by cell (the 8 axis names, then ``"total"``) with columns :data:`INTERVAL_COLUMNS`:
-    ``value`` (the plain granulated coefficient), ``lo``/``hi`` (percentiles (1 -/+ confidence)/2 of the resampled
-    coefficients; NaN if nothing is resampled), ``n_groups``, ``n_pairs`` (unordered model pairs), ``n_axes`` (total
-    only: axes present), ``few_pairs`` (``n_pairs < MIN_PAIRS``), ``n_resamples`` (resamples where the cell is
-    defined), ``missing_reason`` ("" for a present cell). ``attrs`` records confidence, ties, seed and the sources
+    ``value`` (the plain granulated coefficient), ``lo``/``hi`` (:func:`bootstrap_interval` of the resampled
+    coefficients; NaN if nothing is resampled), ``n_groups``, ``n_pairs`` (unordered model pairs used: those
+    ``pairs`` selects), ``n_pairs_all`` (every pair of the groups, seed pairs included), ``n_axes`` (total only:
+    axes present), ``few_pairs`` (``n_pairs < MIN_PAIRS``), ``few_seeds`` (seeds were resampled and a configuration of
+    the cell has at most :data:`FEW_SEEDS` seeds), ``n_resamples`` (resamples where the cell is defined),
+    ``missing_reason`` ("" for a present cell). ``attrs`` records confidence, ties, pairs, seed and the sources
     resampled.
     """
     sign = _orientation(measure, orientation)
-    options = _check_interval_options(n_resamples, confidence, ties, resample)
+    options = _check_interval_options(n_resamples, confidence, ties, resample, pairs)
     hits = _test_hits(df, correct, n_resamples, seed) if "test_images" in options else None
-    cells = _intervals(df, measure, sign, hits, n_resamples, seed, confidence, ties, "seeds" in options)
-    cells.attrs = _interval_attrs(df, hits, n_resamples, seed, confidence, ties, "seeds" in options)
+    cells = _intervals(df, measure, sign, hits, n_resamples, seed, confidence, ties, "seeds" in options, pairs)
+    cells.attrs = _interval_attrs(df, hits, n_resamples, seed, confidence, ties, "seeds" in options, pairs)
     return cells
 
 
@@ -337,20 +441,22 @@ def kendall_interval_table(
     confidence: float = 0.95,
     ties: Ties = "spec",
     resample: Collection[str] = RESAMPLE_SOURCES,
+    pairs: Pairs = "cross",
 ) -> pd.DataFrame:
     """:func:`granulated_kendall_intervals` of several registered measures (their registry orientation), indexed by
     (measure, cell), measures in registry order. The test-image draws (and the accuracies recomputed on them) are
     shared by every measure. A measure whose column is absent gets n/a cells ("measure not computed").
     """
     order = _measure_order(measures, "kendall_interval_table")
-    options = _check_interval_options(n_resamples, confidence, ties, resample)
+    options = _check_interval_options(n_resamples, confidence, ties, resample, pairs)
     hits = _test_hits(df, correct, n_resamples, seed) if "test_images" in options else None
+    seeds = "seeds" in options
     frames = [
-        _intervals(df, m, MEASURES[m].orientation, hits, n_resamples, seed, confidence, ties, "seeds" in options)
+        _intervals(df, m, MEASURES[m].orientation, hits, n_resamples, seed, confidence, ties, seeds, pairs)
         for m in order
     ]
     table = pd.concat(frames, keys=order, names=["measure", "cell"])
-    table.attrs = _interval_attrs(df, hits, n_resamples, seed, confidence, ties, "seeds" in options)
+    table.attrs = _interval_attrs(df, hits, n_resamples, seed, confidence, ties, seeds, pairs)
     return table
 
 
@@ -440,8 +546,9 @@ def read_kendall_interval_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     table = pd.read_csv(path, index_col=["measure", "cell"], keep_default_na=False, na_values=[""])
     table["missing_reason"] = table["missing_reason"].fillna("").astype(str)
-    table["few_pairs"] = as_bool(table["few_pairs"])
-    for count in ("n_groups", "n_pairs", "n_axes", "n_resamples"):
+    for flag in ("few_pairs", "few_seeds"):
+        table[flag] = as_bool(table[flag])
+    for count in ("n_groups", "n_pairs", "n_pairs_all", "n_axes", "n_resamples"):
         table[count] = table[count].astype("Int64")
     return table
 
@@ -478,7 +585,8 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
     digits : int
         Decimals of the coefficients and bounds.
     latex : bool
-        LaTeX marks (``$^\\dagger$``, ``n/a$^{a}$``) instead of Markdown ones (``†``, ``n/a (a)``).
+        LaTeX marks (``$^\\dagger$``, ``$^\\ddagger$``, ``n/a$^{a}$``) instead of Markdown ones (``†``, ``‡``,
+        ``n/a (a)``).
 
     Returns
     -------
@@ -505,6 +613,8 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
                 text += f" [{number(r['lo'], digits)}, {number(r['hi'], digits)}]"
             if r["few_pairs"]:
                 text += few
+            if r["few_seeds"]:
+                text += FEW_SEEDS_LATEX if latex else FEW_SEEDS_MARKDOWN
             if cell == TOTAL and r["n_axes"] < len(AXES):
                 text += f" ({r['n_axes']}/{len(AXES)} axes)"
             row.append(text)
@@ -519,12 +629,14 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
 @dataclass(frozen=True)
 class _AxisPairs:
     """The model pairs one axis compares: ``first[p]``, ``second[p]`` (row positions), grouped contiguously;
-    ``starts`` are the groups' first pairs (for ``np.add.reduceat``), ``sizes`` their numbers of pairs."""
+    ``starts`` are the groups' first pairs (for ``np.add.reduceat``), ``sizes`` their numbers of pairs; ``n_all``
+    the number of pairs of the same groups, seed pairs included."""
 
     first: np.ndarray
     second: np.ndarray
     starts: np.ndarray
     sizes: np.ndarray
+    n_all: int
 
 
 @dataclass(frozen=True)
@@ -542,7 +654,7 @@ class _Prepared:
     reason: str = ""
 
 
-def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str) -> _Prepared:
+def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str, pairs: Pairs) -> _Prepared:
     require_columns(df, (measure, ACCURACY, *HYPERPARAMETERS), what)
     values = pd.to_numeric(df[measure], errors="coerce").to_numpy(dtype=float)
     accuracy = pd.to_numeric(df[ACCURACY], errors="coerce").to_numpy(dtype=float)
@@ -559,26 +671,31 @@ def _prepare(df: pd.DataFrame, measure: str, sign: int, what: str) -> _Prepared:
     reason = "no fitted model" if len(df) == 0 else "" if finite.any() else "no value of the measure"
     axis_pairs, axis_reasons = [], []
     for axis in AXES:
-        pairs = None if reason else _pairs(data, axis)
-        axis_pairs.append(pairs)
-        axis_reasons.append(reason or ("" if pairs else NO_GROUP))
+        compared = None if reason else _pairs(data, axis, pairs)
+        axis_pairs.append(compared)
+        axis_reasons.append(reason or ("" if compared else NO_GROUP))
     return _Prepared(
         data, positions, sign * values[positions], accuracy[positions], tuple(axis_pairs), tuple(axis_reasons), reason
     )
 
 
-def _pairs(data: pd.DataFrame, axis: Axis) -> _AxisPairs | None:
-    """The pairs of the groups of ``axis`` (>= 2 models, >= 2 values of the axis), or None if there is none."""
+def _pairs(data: pd.DataFrame, axis: Axis, pairs: Pairs) -> _AxisPairs | None:
+    """The pairs of the groups of ``axis`` (>= 2 models, >= 2 values of the axis), or None if there is none:
+    those differing in the axis (``pairs="cross"``) or every pair (``"all"``)."""
     rows = np.flatnonzero(axis.mask(data).to_numpy())
     keys = [c for c in GROUP_CONTEXT if c in data.columns] + [c for c in HYPERPARAMETERS if c != axis.column]
-    first, second, sizes = [], [], []
-    if rows.size:
-        subset = data.iloc[rows]
-        values = pd.factorize(subset[axis.column], use_na_sentinel=False)[0]
+    first, second, sizes, n_all = [], [], [], 0
+    subset = data.iloc[rows]
+    values = pd.factorize(subset[axis.column], use_na_sentinel=False)[0]
+    if np.unique(values).size >= 2:  # else no group can have 2 values: skip the grouping
         groups = subset.groupby(keys, dropna=False, sort=False).indices.values()
         for members in sorted(groups, key=lambda m: m[0]):  # groups in order of first appearance
             if len(members) >= 2 and np.unique(values[members]).size >= 2:
                 i, j = np.triu_indices(len(members), 1)
+                n_all += i.size
+                if pairs == "cross":
+                    differ = values[members[i]] != values[members[j]]
+                    i, j = i[differ], j[differ]
                 first.append(rows[members[i]])
                 second.append(rows[members[j]])
                 sizes.append(i.size)
@@ -586,7 +703,20 @@ def _pairs(data: pd.DataFrame, axis: Axis) -> _AxisPairs | None:
         return None
     sizes_arr = np.asarray(sizes)
     starts = np.concatenate([[0], np.cumsum(sizes_arr)[:-1]])
-    return _AxisPairs(np.concatenate(first), np.concatenate(second), starts, sizes_arr)
+    return _AxisPairs(np.concatenate(first), np.concatenate(second), starts, sizes_arr, n_all)
+
+
+def _adjusted_residuals(values: np.ndarray, configuration: np.ndarray) -> np.ndarray:
+    """``values`` (``(B, n)``) moved away from their configuration's mean (per row) by sqrt(n_c / (n_c - 1)), n_c
+    the configuration's number of replicates (unchanged when 1): a replicate drawn from them varies like a new seed
+    (Davison & Hinkley 1997, §3.3)."""
+    sizes = np.bincount(configuration)
+    order = np.argsort(configuration, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    means = np.add.reduceat(values[:, order], starts, axis=1) / sizes
+    inflation = np.sqrt(sizes / np.maximum(sizes - 1, 1))
+    centre = means[:, configuration]
+    return centre + inflation[configuration] * (values - centre)
 
 
 def _cells(
@@ -655,21 +785,24 @@ def _intervals(
     confidence: float,
     ties: Ties,
     seeds: bool,
+    pairs: Pairs,
 ) -> pd.DataFrame:
     """One measure's cells (see :func:`granulated_kendall_intervals`); ``hits`` from :func:`_test_hits`."""
     if measure not in df.columns:
         return _missing_cells("measure not computed")
-    prepared = _prepare(df, measure, sign, "granulated_kendall_intervals")
+    prepared = _prepare(df, measure, sign, "granulated_kendall_intervals", pairs)
     if prepared.reason:
         return _missing_cells(prepared.reason)
     point = _cells(prepared.axis_pairs, prepared.oriented[None, :], prepared.accuracy[None, :], ties)[0]
 
     oriented, accuracy = prepared.oriented[None, :], prepared.accuracy[None, :]
     if hits is not None:
-        accuracy = hits[prepared.positions].T
+        accuracy = hits[prepared.positions].T.astype(float)
     replicates = draw_replicates(prepared.data, n_resamples, seed) if seeds else None
+    configuration = configurations(prepared.data)
     if replicates is not None:
-        oriented = prepared.oriented[replicates]
+        oriented = _adjusted_residuals(oriented, configuration)[0][replicates]
+        accuracy = _adjusted_residuals(accuracy, configuration)
         accuracy = np.take_along_axis(np.broadcast_to(accuracy, replicates.shape), replicates, axis=1)
     resampled = hits is not None or replicates is not None
     boot = (
@@ -680,19 +813,29 @@ def _intervals(
 
     n_groups = [0 if p is None else len(p.sizes) for p in prepared.axis_pairs]
     n_pairs = [0 if p is None else int(p.sizes.sum()) for p in prepared.axis_pairs]
+    n_pairs_all = [0 if p is None else p.n_all for p in prepared.axis_pairs]
+    # fewest seeds of a configuration in each axis's groups; seed noise is estimated from that few
+    seeds_per_configuration = np.bincount(configuration)[configuration]
+    fewest = [
+        0 if p is None else int(seeds_per_configuration[np.concatenate([p.first, p.second])].min())
+        for p in prepared.axis_pairs
+    ]
     reasons = list(prepared.axis_reasons)
     for a, value in enumerate(point[: len(AXES)]):
         if np.isnan(value) and not reasons[a]:
             reasons[a] = "every pair tied in both values"  # authors' ties only
     present = ~np.isnan(point[: len(AXES)])
+    few_seeds = [replicates is not None and bool(p) and f <= FEW_SEEDS for p, f in zip(present, fewest, strict=True)]
     n_groups.append(int(np.asarray(n_groups)[present].sum()))
     n_pairs.append(int(np.asarray(n_pairs)[present].sum()))
+    n_pairs_all.append(int(np.asarray(n_pairs_all)[present].sum()))
+    few_seeds.append(any(few_seeds))
     reasons.append("" if present.any() else NO_AXIS)
 
     defined = ~np.isnan(boot)
     lo, hi = np.full(len(CELLS), np.nan), np.full(len(CELLS), np.nan)
     for c in np.flatnonzero(defined.any(axis=0) & ~np.isnan(point)):
-        lo[c], hi[c] = np.quantile(boot[defined[:, c], c], [(1 - confidence) / 2, (1 + confidence) / 2])
+        lo[c], hi[c] = bootstrap_interval(point[c], boot[:, c], confidence)
     cells = pd.DataFrame(
         {
             "value": point,
@@ -700,8 +843,10 @@ def _intervals(
             "hi": hi,
             "n_groups": n_groups,
             "n_pairs": n_pairs,
+            "n_pairs_all": n_pairs_all,
             "n_axes": pd.array([pd.NA] * len(AXES) + [int(present.sum())], dtype="Int64"),
             "few_pairs": [not r and n < MIN_PAIRS for r, n in zip(reasons, n_pairs, strict=True)],
+            "few_seeds": few_seeds,
             "n_resamples": np.where(np.isnan(point), 0, defined.sum(axis=0)),
             "missing_reason": reasons,
         },
@@ -718,8 +863,10 @@ def _missing_cells(reason: str) -> pd.DataFrame:
             "hi": np.nan,
             "n_groups": 0,
             "n_pairs": 0,
+            "n_pairs_all": 0,
             "n_axes": pd.array([pd.NA] * len(AXES) + [0], dtype="Int64"),
             "few_pairs": False,
+            "few_seeds": False,
             "n_resamples": 0,
             "missing_reason": [reason] * len(AXES) + [NO_AXIS],
         },
@@ -728,12 +875,26 @@ def _missing_cells(reason: str) -> pd.DataFrame:
 
 
 def _interval_attrs(
-    df: pd.DataFrame, hits: np.ndarray | None, n_resamples: int, seed: int, confidence: float, ties: Ties, seeds: bool
+    df: pd.DataFrame,
+    hits: np.ndarray | None,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+    ties: Ties,
+    seeds: bool,
+    pairs: Pairs,
 ) -> dict[str, Any]:
     """What the intervals resampled (for the legend): ``resampled`` lists the sources the data had."""
     with_seeds = seeds and len(df) > 0 and draw_replicates(df, 1, seed) is not None
     sources = [s for s, used in zip(RESAMPLE_SOURCES, (hits is not None, with_seeds), strict=True) if used]
-    return {"confidence": confidence, "n_resamples": n_resamples, "seed": seed, "ties": ties, "resampled": sources}
+    return {
+        "confidence": confidence,
+        "n_resamples": n_resamples,
+        "seed": seed,
+        "ties": ties,
+        "pairs": pairs,
+        "resampled": sources,
+    }
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -750,9 +911,17 @@ def _check_positive_int(value: Any, name: str) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _check_interval_options(n_resamples: int, confidence: float, ties: str, resample: Collection[str]) -> set[str]:
+def _check_pairs(pairs: str) -> None:
+    if pairs not in PAIRS:
+        raise ValueError(f"pairs must be one of {PAIRS}, got {pairs!r}")
+
+
+def _check_interval_options(
+    n_resamples: int, confidence: float, ties: str, resample: Collection[str], pairs: str
+) -> set[str]:
     _check_positive_int(n_resamples, "n_resamples")
     _check_ties(ties)
+    _check_pairs(pairs)
     if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     if isinstance(resample, str) or not set(resample) <= set(RESAMPLE_SOURCES):
@@ -827,19 +996,32 @@ def _reason_letters(table: pd.DataFrame) -> dict[str, str]:
 def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
     """The lines under a table: what the brackets are, the marks, the ties, the n/a reasons (LaTeX)."""
     attrs = table.attrs
-    sources = {"test_images": "the test images", "seeds": "the seeds within each configuration"}
+    sources = {
+        "test_images": "the test images",
+        "seeds": "the seeds within each configuration (adjusted for few seeds)",
+    }
     resampled = [sources[s] for s in attrs.get("resampled", [])]
     lines = []
     if resampled:
         lines.append(
-            f"[lo, hi]: {100 * attrs['confidence']:g}% percentile bootstrap interval, {attrs['n_resamples']:,} "
-            f"resamples of {' and of '.join(resampled)} (seed {attrs['seed']})."
+            f"[lo, hi]: {100 * attrs['confidence']:g}% bootstrap interval (percentile, centred on the estimate), "
+            f"{attrs['n_resamples']:,} resamples of {' and of '.join(resampled)} (seed {attrs['seed']})."
         )
     elif attrs:
         lines.append("No interval: the study has neither per-image test correctness nor replicates.")
+    if "pairs" in attrs:
+        used = "differing in the axis (seed pairs left out)" if attrs["pairs"] == "cross" else "seed pairs included"
+        counts = table.xs(TOTAL, level="cell")[["n_pairs", "n_pairs_all"]].max()
+        lines.append(
+            f"Pairs: each cell ranks the model pairs of its groups {used}; {counts['n_pairs']:,} pairs used over "
+            f"the axes of the fullest total, of {counts['n_pairs_all']:,} in its groups."
+        )
     if table["few_pairs"].any():
         mark = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
         lines.append(f"{mark} on fewer than {MIN_PAIRS} model pairs.")
+    if table["few_seeds"].any():
+        mark = FEW_SEEDS_LATEX if latex else FEW_SEEDS_MARKDOWN
+        lines.append(f"{mark} a configuration of the cell has at most {FEW_SEEDS} seeds: its seed noise rests on few.")
     if (table.xs(TOTAL, level="cell")["n_axes"] < len(AXES)).any():
         lines.append(f"(k/{len(AXES)} axes): a total over the k axes present only.")
     if attrs.get("ties") == "authors":

@@ -39,7 +39,7 @@ from . import registry
 from .controls import control_column
 from .figure_data import BASE, SEVERAL, NeuronByClass, varied_axes
 from .grid import experiment_name
-from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL
+from .kendall import AXES, FEW_PAIRS_MARKDOWN, FEW_SEEDS_MARKDOWN, MISSING_MARKDOWN, TOTAL
 from .registry import MEASURES, measures_for
 from .selection import MIN_MODELS, Selection
 from .storage import atomic_path
@@ -344,7 +344,9 @@ def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """A Kendall interval table indexed by (measure, cell), from the library's frame or its CSV."""
     long = table.reset_index() if "measure" in (table.index.names or []) else table
     missing = [
-        c for c in ("measure", "cell", "value", "lo", "hi", "n_axes", "few_pairs", "missing_reason") if c not in long
+        c
+        for c in ("measure", "cell", "value", "lo", "hi", "n_axes", "few_pairs", "few_seeds", "missing_reason")
+        if c not in long
     ]
     if missing:
         raise ValueError(f"the Kendall table of {name!r} lacks column(s) {missing}")
@@ -353,7 +355,8 @@ def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) -> str:
     """The table's total of ``measure`` as its Markdown cell: ``0.71 [0.52, 0.86]``, then ``†`` on fewer than
-    MIN_PAIRS pairs and ``(k/8 axes)`` over fewer axes; ``n/a (reason)`` when missing."""
+    MIN_PAIRS pairs, ``‡`` when few seeds were resampled, and ``(k/8 axes)`` over fewer axes; ``n/a (reason)`` when
+    missing."""
     if (measure, TOTAL) not in table.index:
         raise ValueError(f"the Kendall table of {experiment_name(*experiment)!r} has no total for {measure!r}")
     r = table.loc[(measure, TOTAL)]
@@ -365,6 +368,8 @@ def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) 
         text += f" [{number(r['lo'])}, {number(r['hi'])}]"
     if bool(r["few_pairs"]):
         text += FEW_PAIRS_MARKDOWN
+    if bool(r["few_seeds"]):
+        text += FEW_SEEDS_MARKDOWN
     if int(r["n_axes"]) < len(AXES):
         text += f" ({int(r['n_axes'])}/{len(AXES)} axes)"
     return text

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .controls import CONTROLS
 from .kendall import AXES, MIN_PAIRS
+from .power import MIN_RANGE_SD
 from .registry import label
 from .selection import Product
 from .tables import number
@@ -29,10 +30,12 @@ def front_page(
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
     skipped: Sequence[Product],
+    power: Mapping[str, tuple[list[str], list[list[str]]]],
     markup: Markup = "rst",
     leaderboards: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
-    """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``).
+    """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``); it begins with the power
+    report (``power``: :func:`intraclass.power.power_cells` of each experiment).
 
     ``runs`` is runs.csv; ``excluded`` the excluded runs with their ``reason``
     (:func:`intraclass.selection.split_runs`); ``tables`` the formatted Kendall cells of each experiment
@@ -42,7 +45,7 @@ def front_page(
     experiment to its ``leaderboard/<experiment>.csv`` (:func:`intraclass.leaderboard.leaderboard`, indexed by
     measure), of which the page shows the first :data:`LEADERBOARD_TOP` rows.
     """
-    return _page(markup, study, runs, excluded, tables, verdicts, skipped, leaderboards or {})
+    return _page(markup, study, runs, excluded, tables, verdicts, skipped, power, leaderboards or {})
 
 
 def _page(
@@ -53,11 +56,21 @@ def _page(
     tables: Mapping[str, pd.DataFrame],
     verdicts: Mapping[str, pd.DataFrame],
     skipped: Sequence[Product],
+    power: Mapping[str, tuple[list[str], list[list[str]]]],
     leaderboards: Mapping[str, pd.DataFrame],
 ) -> str:
     kept = len(runs) - len(excluded)
     out = [
         _heading(markup, f"Study {study}", 1),
+        _heading(markup, "Power: can this design rank its models?", 2),
+        "From training alone, before any measure (SPEC §14): an axis can rank its models when the range of its "
+        f"values' mean test accuracies is at least {MIN_RANGE_SD:g} pooled seed standard deviations; otherwise every "
+        "measure's coefficient on it is mostly seed noise. The half-width is that of the 95% interval a "
+        "near-perfect reference score gets on this design.",
+        *(
+            _table(markup, pd.DataFrame(rows, columns=header), experiment)
+            for experiment, (header, rows) in power.items()
+        ),
         f"**{len(runs)} runs trained, {kept} kept, {len(excluded)} excluded** (a run is excluded when it diverged "
         "or did not fit its training set). Every table and figure uses the kept runs only.",
     ]

@@ -28,6 +28,7 @@ rule kendall:
     params:
         run_ids=get_experiment_runs,
         ties=config["kendall"]["ties"],
+        pairs=config["kendall"]["pairs"],
         n_resamples=config["kendall"]["n_resamples"],
         seed=config["kendall"]["bootstrap_seed"],
         confidence=config["kendall"]["confidence"],

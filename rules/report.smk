@@ -12,6 +12,7 @@ rule summary:
         runs=f"{RESULTS}/runs.csv",
         measures=f"{RESULTS}/measures.csv",
         tables=expand(f"{RESULTS}/kendall/{{experiment}}.csv", experiment=EXPERIMENTS),
+        power=expand(f"{RESULTS}/power/{{experiment}}.csv", experiment=EXPERIMENTS),
         leaderboards=get_leaderboards,
     output:
         rst=f"{RESULTS}/summary.rst",

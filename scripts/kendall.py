@@ -28,6 +28,7 @@ table = kendall_interval_table(
     seed=snakemake.params.seed,
     confidence=snakemake.params.confidence,
     ties=snakemake.params.ties,
+    pairs=snakemake.params.pairs,
 )
 bounded = [
     f"{MEASURES[m].markdown}: {int(kept[at_bound_column(m)].notna().sum())} of {len(kept)} values at a search bound."

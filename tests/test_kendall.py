@@ -371,10 +371,10 @@ def small_replicated_df(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _slow_cells(df, measure_values, accuracy, runs=None):
+def _slow_cells(df, measure_values, accuracy, runs=None, cross=True):
     """The 8 axes and the total with explicit loops over groups and ordered pairs (SPEC §8), groups taken in order
     of their first model, as a reader would do it by hand; ``runs``: the run behind each row of a resample, a pair
-    of one run with itself left out."""
+    of one run with itself left out; ``cross``: only the pairs differing in the axis (SPEC §14)."""
     runs = list(range(len(df))) if runs is None else list(runs)
     hyper = ["lr", "weight_decay", "batch_size", "optimizer", "dropout", "augment", "width", "depth"]
     keeps = _paper_axes(df)
@@ -391,7 +391,8 @@ def _slow_cells(df, measure_values, accuracy, runs=None):
             members = [j for j in rows if key[j] == key[i]]
             seen.update(members)
             if len(members) >= 2 and len({df.iloc[j][column] for j in members}) >= 2:
-                counted = [(a, b) for a in members for b in members if runs[a] != runs[b]]
+                counted = [(a, b) for a in members for b in members if runs[a] != runs[b]
+                           and (not cross or df.iloc[a][column] != df.iloc[b][column])]  # fmt: skip
                 s = sum(
                     np.sign(measure_values[a] - measure_values[b]) * np.sign(accuracy[a] - accuracy[b])
                     for a, b in counted
@@ -400,6 +401,18 @@ def _slow_cells(df, measure_values, accuracy, runs=None):
         psi.append(np.mean(taus) if taus else np.nan)
     psi = np.array(psi)
     return [*psi, np.nansum(psi) / np.sum(~np.isnan(psi))]
+
+
+def _slow_adjusted(df, values):
+    """Each value moved away from its configuration's mean by sqrt(n / (n - 1)), n its number of replicates."""
+    values = np.asarray(values, dtype=float)
+    out = values.copy()
+    for _, rows in df.groupby(["lr", "batch_size"]).indices.items():
+        n = len(rows)
+        if n >= 2:
+            mean = values[rows].mean()
+            out[rows] = mean + np.sqrt(n / (n - 1)) * (values[rows] - mean)
+    return out
 
 
 def test_interval_equals_a_direct_slow_bootstrap():
@@ -419,18 +432,21 @@ def test_interval_equals_a_direct_slow_bootstrap():
         picked = replicates[b]  # position r holds a replicate of row r's configuration
         assert all(df.iloc[p].lr == df.iloc[r].lr and df.iloc[p].batch_size == df.iloc[r].batch_size
                    for r, p in enumerate(picked))  # fmt: skip
-        accuracy = [np.mean(correct[p][images[b]]) for p in picked]
-        slow.append(_slow_cells(df, measure[picked], accuracy, picked))
+        accuracy = _slow_adjusted(df, [np.mean(correct[r][images[b]]) for r in range(len(df))])
+        slow.append(_slow_cells(df, _slow_adjusted(df, measure)[picked], accuracy[picked], picked))
     slow = np.array(slow)
     assert np.isnan(slow[:, [1, 3, 4, 5, 6, 7]]).all()  # only the learning rate and the batch size vary
+    point = _slow_cells(df, measure, df["test_acc"].to_numpy())
     for c, cell in enumerate(CELL_NAMES):
         row = cells.loc[cell]
         if cell in ("learning_rate", "batch_size", "total"):
-            assert (row.lo, row.hi) == tuple(np.quantile(slow[:, c], PERCENTILES_95)), cell  # exactly
+            # the percentile interval translated so that the resamples' median sits on the estimate
+            lo, median, hi = np.quantile(slow[:, c], [PERCENTILES_95[0], 0.5, PERCENTILES_95[1]])
+            expected = (max(-1, point[c] + lo - median), min(1, point[c] + hi - median))
+            assert (row.lo, row.hi) == pytest.approx(expected, abs=1e-12), cell
             assert row.n_resamples == n_resamples and row.lo < row.hi
         else:
             assert np.isnan(row.lo) and row.missing_reason == "no group with 2 values of the axis", cell
-    point = _slow_cells(df, measure, df["test_acc"].to_numpy())
     assert cells.loc["total", "value"] == pytest.approx(point[-1], abs=1e-12)
     # the interval resamples both sources: without either, it changes
     for only in (["test_images"], ["seeds"]):
@@ -448,10 +464,13 @@ def test_measure_equal_to_accuracy_has_a_degenerate_interval():
     correct = np.arange(n_test)[None, :] < 25 * (order[:, None] + 1)
     df["test_acc"] = correct.mean(axis=1)
     df["c1"] = df["test_acc"]
-    cells = granulated_kendall_intervals(df, "c1", correct=correct, n_resamples=200, seed=0)
-    present = cells.loc[["learning_rate", "batch_size", "total"]]
-    assert (present[["value", "lo", "hi"]] == 1.0).all().all()
-    assert cells.loc["total", "n_axes"] == 2
+    # each source alone keeps the order (the seeds' adjusted residuals move measure and accuracy alike); both
+    # together need not, as the measure is not recomputed on the test images
+    for source in ("test_images", "seeds"):
+        cells = granulated_kendall_intervals(df, "c1", correct=correct, n_resamples=200, seed=0, resample=[source])
+        present = cells.loc[["learning_rate", "batch_size", "total"]]
+        assert (present[["value", "lo", "hi"]] == 1.0).all().all(), source
+        assert cells.loc["total", "n_axes"] == 2
 
 
 def test_replicate_resampling_hand_case():
@@ -460,13 +479,19 @@ def test_replicate_resampling_hand_case():
     # A resample draws 2 of A's and 2 of B's replicates. Its 4 cross pairs are concordant whatever is drawn
     # (a0 and a1 are each on the same side of b0 and b1 in both values); a replicate drawn twice is one model (its
     # pair with itself is left out); both of A's drawn add the pair a0-a1 (+1), both of B's b0-b1 (-1):
-    # tau = (4 + mixed_A - mixed_B) / (4 + mixed_A + mixed_B), one of 1 (4/4, 5/5), 3/5, 4/6.
+    # tau = (4 + mixed_A - mixed_B) / (4 + mixed_A + mixed_B), one of 1 (4/4, 5/5), 3/5, 4/6 (pairs="all").
+    # The adjusted residuals (sqrt(2) x the distance to the configuration's mean) keep every order: a0 = (0.38,
+    # 0.038), a1 = (4.62, 0.462), b0 = (1.79, 0.321), b1 = (3.21, 0.179).
+    # With cross pairs (the default) only the 4 concordant cross pairs count: 1 on the data and on every resample.
     df = pd.DataFrame(
         dict(lr=[0.01, 0.01, 0.1, 0.1], weight_decay=0.0, batch_size=100, optimizer="sgd", dropout=0.0,
              augment=False, width=1.0, depth=1.0, replicate=[0, 1, 0, 1], c4=[1.0, 4.0, 2.0, 3.0],
              test_acc=[0.1, 0.4, 0.3, 0.2])
     )  # fmt: skip
-    cells = granulated_kendall_intervals(df, "c4", n_resamples=100, seed=7)
+    cross = granulated_kendall_intervals(df, "c4", n_resamples=100, seed=7).loc["learning_rate"]
+    assert (cross.value, cross.lo, cross.hi, cross.n_pairs, cross.n_pairs_all) == (1.0, 1.0, 1.0, 4, 6)
+    assert cross.few_seeds and not cross.few_pairs
+    cells = granulated_kendall_intervals(df, "c4", n_resamples=100, seed=7, pairs="all")
     picks = draw_replicates(df, 100, 7)
     assert set(np.unique(picks[:, :2])) <= {0, 1} and set(np.unique(picks[:, 2:])) <= {2, 3}
     mixed_a = picks[:, 0] != picks[:, 1]
@@ -475,8 +500,9 @@ def test_replicate_resampling_hand_case():
     assert set(expected) == {1.0, 3 / 5, 4 / 6}  # 100 resamples see every case
     row = cells.loc["learning_rate"]
     assert row.value == pytest.approx(4 / 6)
-    assert (row.lo, row.hi) == tuple(np.quantile(expected, PERCENTILES_95))
-    assert (row.n_groups, row.n_pairs, row.few_pairs) == (1, 6, False)
+    lo, median, hi = np.quantile(expected, [PERCENTILES_95[0], 0.5, PERCENTILES_95[1]])
+    assert (row.lo, row.hi) == pytest.approx((4 / 6 + lo - median, min(1.0, 4 / 6 + hi - median)))
+    assert (row.n_groups, row.n_pairs, row.n_pairs_all, row.few_pairs) == (1, 6, 6, False)
     assert cells.attrs["resampled"] == ["seeds"]
     # no replicates and no correctness: nothing to resample, no interval
     single = granulated_kendall_intervals(df[df.replicate == 0], "c4")
@@ -506,7 +532,7 @@ def test_groups_and_pairs_counted_exactly():
     star_cells = granulated_kendall_intervals(star, "c3")
     assert star_cells.loc["dropout", ["n_groups", "n_pairs", "few_pairs"]].tolist() == [1, 3, False]
     assert star_cells.loc["width", ["n_groups", "n_pairs", "few_pairs"]].tolist() == [1, 1, True]
-    assert star_cells.loc["total"].tolist()[3:6] == [3, 5, 3]
+    assert star_cells.loc["total", ["n_groups", "n_pairs", "n_pairs_all", "n_axes"]].tolist() == [3, 5, 5, 3]
     assert star_cells.loc["learning_rate", "missing_reason"] == "no group with 2 values of the axis"
     assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["total", "missing_reason"] == "no axis present"
     assert granulated_kendall_intervals(df.iloc[:0], "c3").loc["depth", "missing_reason"] == "no fitted model"
@@ -544,15 +570,23 @@ def test_interval_table_and_writers(tmp_path):
     assert letters["n/a (d)"] == "no group with 2 values of the axis." and "n/a (d)" in row
     c2_row = next(line for line in md if line.startswith("| c2 "))
     assert next(k for k, v in letters.items() if v == "measure not computed.") in c2_row
-    assert any(line.startswith("[lo, hi]: 95% percentile bootstrap interval, 50 resamples of the test images and "
-                               "of the seeds within each configuration (seed 1).") for line in md)  # fmt: skip
+    assert any(line.startswith("[lo, hi]: 95% bootstrap interval (percentile, centred on the estimate), 50 resamples "
+                               "of the test images and of the seeds within each configuration (adjusted for few "
+                               "seeds) (seed 1).") for line in md)  # fmt: skip
+    # 3 lr x 2 batch sizes, 1-4 seeds: lr groups (bs 100: 3+1+2 runs, bs 300: 2+3+4) have 11 + 26 cross pairs of
+    # 15 + 36; batch-size groups (lr: 3+2, 1+3, 2+4) 6 + 3 + 8 of 10 + 6 + 15
+    assert c3.loc["total", ["n_pairs", "n_pairs_all"]].tolist() == [11 + 26 + 6 + 3 + 8, 15 + 36 + 10 + 6 + 15]
+    assert any(line.startswith("Pairs: each cell ranks the model pairs of its groups differing in the axis (seed "
+                               "pairs left out); 54 pairs used") for line in md)  # fmt: skip
+    assert any(line.startswith("‡ a configuration of the cell has at most 3 seeds") for line in md)
+    assert c3["few_seeds"].tolist() == [True, False, True, False, False, False, False, False, True]
     assert any(line.startswith("(k/8 axes)") for line in md)
     assert "†" not in "".join(md)  # every present cell rests on >= 3 pairs here
 
     tex = paths[2].read_text()
     assert "\\begin{tabular}{l" + "r" * 9 + "}" in tex and "\\bottomrule" in tex
     assert "n/a$^{a}$" in tex and "n/a$^{a}$: no value of the measure." in tex
-    assert "95\\% percentile" in tex
+    assert "95\\% bootstrap interval (percentile" in tex
 
 
 def test_interval_validation():

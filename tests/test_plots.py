@@ -237,7 +237,7 @@ def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
     panels = [("cifar10_vgg", "c3"), ("cifar100-coarse_resnet", "c1"), ("cifar100-coarse_resnet", "c3")]
     for ax, (experiment, label) in zip(fig.axes[1:], panels, strict=True):
         total = markdown_total(tables[f"{experiment} markdown"], label)
-        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \(\d/8 axes\))?", total)  # an interval
+        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]‡?( \(\d/8 axes\))?", total)  # an interval
         assert ax.get_title().endswith(f"granulated $\\tau$ = {total}")
     assert "23 kept runs (filled), 1 excluded" in fig.get_suptitle()
 
@@ -257,6 +257,7 @@ def test_fig3_title_reads_the_total_cell():
             "n_pairs": [1, 9],
             "n_axes": [np.nan, 6],
             "few_pairs": [True, False],
+            "few_seeds": [False, False],
             "missing_reason": pd.Series([np.nan, np.nan], dtype=object),  # the CSV's empty cells, read back
         }
     )
@@ -265,6 +266,9 @@ def test_fig3_title_reads_the_total_cell():
     table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [-0.0001, np.nan, np.nan, True, 8]
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= 0.00†")
+    table.loc[1, "few_seeds"] = True
+    fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
+    assert fig.axes[0].get_title().endswith("= 0.00†‡")
     table.loc[1, "missing_reason"] = "no axis present"
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= n/a (no axis present)")

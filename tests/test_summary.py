@@ -31,8 +31,11 @@ VERDICTS = {
 }
 
 
+POWER = {"digits_vgg": (["axis", "range / SD", "verdict"], [["learning rate", "6.6", "can rank"]])}
+
+
 def test_front_page_says_what_was_kept_and_why_and_renders_cleanly():
-    rst = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED)
+    rst = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER)
     assert "**3 runs trained, 2 kept, 1 excluded**" in rst
     assert "     - train_acc 0.5000 < 0.99 (not fitted)" in rst
     assert "     - 0.33 [0.10, 0.60] (1/8 axes)" in rst
@@ -40,8 +43,11 @@ def test_front_page_says_what_was_kept_and_why_and_renders_cleanly():
     assert "- **c3** does not beat the untrained control (50% of 2 runs; median 1.2 vs 1.1)." in rst
     html = docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})["html_body"]
     assert "<table" in html and "Excluded runs" in html
-    md = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, markup="md")
+    md = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER, markup="md")
     assert "| figures/digits_vgg/fig6.png | 2 kept run(s); it follows 3 |" in md
+    # the page begins with the power table, before the runs and the Kendall cells
+    assert md.index("| learning rate | 6.6 | can rank |") < md.index("**3 runs trained") < md.index("| c3 |")
+    assert rst.index("     - can rank") < rst.index("**3 runs trained")
     assert "# Study demo" in md and "| c3 | 0.33 [0.10, 0.60] | 0.33 [0.10, 0.60] (1/8 axes) |" in md
 
 
@@ -57,7 +63,7 @@ def test_front_page_shows_the_top_five_of_each_leaderboard(tmp_path):
     sign_error = pd.DataFrame({"measure": list(totals), "statistic": "mean", "all": np.linspace(0.2, 0.5, 7)})
     csv, _, _ = write_leaderboard(leaderboard(kendall, cmi, sign_error), tmp_path / "leaderboard" / "digits_vgg")
     boards = {"digits_vgg": pd.read_csv(csv, index_col="measure")}  # as the summary rule reads it
-    md = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, markup="md", leaderboards=boards)
+    md = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER, markup="md", leaderboards=boards)
     top = md.split("**digits_vgg (top 5 of 7; all in leaderboard/digits_vgg.md)**\n\n")[1].split("\n\n")[0]
     assert top.splitlines() == [
         "| rank | measure | Kendall total | CMI K | mean sign-error |",
@@ -71,8 +77,8 @@ def test_front_page_shows_the_top_five_of_each_leaderboard(tmp_path):
     assert md.index("## Leaderboards") > md.index("| c3 | 0.33 [0.10, 0.60]") and md.index("## Controls") > md.index(
         "| 5 | c1 |"
     )
-    rst = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, leaderboards=boards)
+    rst = front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER, leaderboards=boards)
     assert "   * - 1\n     - c3\n     - 0.70 [0.60, 0.80]\n     - 0.012\n     - 0.25" in rst
     html = docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})["html_body"]
     assert "Leaderboards" in html and "c4" not in html.split("Leaderboards")[1].split("Controls")[0]
-    assert "Leaderboards" not in front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED)
+    assert "Leaderboards" not in front_page("demo", RUNS, EXCLUDED, TABLES, VERDICTS, SKIPPED, POWER)
