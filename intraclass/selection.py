@@ -183,7 +183,7 @@ class StudyFacts(NamedTuple):
     """What the config says beside runs.csv: the experiments whose data set has subclasses, and whether snapshot
     epochs are followed over training."""
 
-    with_subclasses: frozenset[str]
+    with_subclasses: tuple[str, ...]  # sorted: a rule parameter, compared between runs of Snakemake
     followed_epochs: bool
 
 

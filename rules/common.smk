@@ -52,7 +52,7 @@ EXPERIMENTS = {}
 for _run_id, _run in RUNS.items():
     EXPERIMENTS.setdefault(_run.experiment, []).append(_run_id)
 WITH_SUBCLASSES = [e for e, ids in EXPERIMENTS.items() if DATASET_INFO[RUNS[ids[0]].dataset].sublabel_key]
-STUDY_FACTS = selection.StudyFacts(frozenset(WITH_SUBCLASSES), bool(FOLLOWED_EPOCHS))
+STUDY_FACTS = selection.StudyFacts(tuple(sorted(WITH_SUBCLASSES)), bool(FOLLOWED_EPOCHS))
 
 
 wildcard_constraints:

@@ -142,7 +142,7 @@ def study_runs(kept: list[bool], depth: list[float] | None = None) -> pd.DataFra
 
 
 def test_plan_products_gives_every_kind_with_the_reason_it_cannot_be_made():
-    facts = StudyFacts(frozenset({"digits_vgg"}), followed_epochs=True)
+    facts = StudyFacts(("digits_vgg",), followed_epochs=True)
     everything = plan_products(study_runs([True] * 4), facts)
     assert [p.kind for p in everything] == list(KINDS)  # one experiment, one depth: one product per kind
     assert all(p.reason == "" for p in everything)
@@ -154,7 +154,7 @@ def test_plan_products_gives_every_kind_with_the_reason_it_cannot_be_made():
     assert one["fig4"] == one["cmi"] == "no hyperparameter axis has 2 kept runs that differ only in it (1 kept run(s))"
     assert one["fig6"] == "1 kept run(s); it follows 3"
 
-    none_kept = plan_products(study_runs([False, False]), StudyFacts(frozenset(), followed_epochs=False))
+    none_kept = plan_products(study_runs([False, False]), StudyFacts((), followed_epochs=False))
     reasons = {p.kind: p.reason for p in none_kept}
     assert reasons["fig3"] == "no experiment has 2 kept runs (at most 0)"
     assert reasons["fig11"] == reasons["fig7"] == "the data set has no subclasses"
