@@ -23,8 +23,10 @@ try:  # the schema's defaults fill in what the study leaves out (in place: rules
     config.update(resolve_config(config))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
-try:  # custom data set files are read and checked here, before any job
-    DATASET_INFO = study_datasets(config["experiments"], config["datasets"])
+# Custom data set files are read and checked once, by the main process before any job; a job's re-parse of this
+# file only lists each file's arrays (whether it has subclasses).
+try:
+    DATASET_INFO = study_datasets(config["experiments"], config["datasets"], validate=workflow.is_main_process)
 except DatasetError as error:
     raise WorkflowError(f"config: {error}") from None
 
@@ -236,6 +238,11 @@ def trained_targets(wildcards):
     the others with the reason)."""
     path = checkpoints.collect_runs.get().output.table
     return _planned(os.stat(path).st_mtime_ns)
+
+
+def get_leaderboards(wildcards):
+    """The leaderboards (CSV) of the experiments the trained runs can rank; the summary shows their top rows."""
+    return [t.replace(".md", ".csv") for t in trained_targets(wildcards) if t.startswith(f"{RESULTS}/leaderboard/")]
 
 
 @cache
