@@ -236,16 +236,20 @@ def planned_targets():
 def trained_targets(wildcards):
     """The tables and figures the trained runs can support (intraclass.selection.plan_products; the summary lists
     the others with the reason)."""
-    path = checkpoints.collect_runs.get().output.table
-    return _planned(os.stat(path).st_mtime_ns)
+    return [f"{RESULTS}/{product.target}" for product in _made_products()]
 
 
 def get_leaderboards(wildcards):
     """The leaderboards (CSV) of the experiments the trained runs can rank; the summary shows their top rows."""
-    return [t.replace(".md", ".csv") for t in trained_targets(wildcards) if t.startswith(f"{RESULTS}/leaderboard/")]
+    made = _made_products()
+    return [f"{RESULTS}/{p.target.removesuffix('.md')}.csv" for p in made if p.kind == "leaderboard"]
+
+
+def _made_products():
+    path = checkpoints.collect_runs.get().output.table
+    return _planned(os.stat(path).st_mtime_ns)
 
 
 @cache
 def _planned(mtime_ns):
-    products = selection.plan_products(study_runs_table(), STUDY_FACTS)
-    return [f"{RESULTS}/{product.target}" for product in products if not product.reason]
+    return [p for p in selection.plan_products(study_runs_table(), STUDY_FACTS) if not p.reason]
