@@ -423,7 +423,8 @@ def _train(
 @contextlib.contextmanager
 def _run_lock(path: Path, run_id: str) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` for the block, waiting (with a log line) while another process holds it.
-    The kernel drops the lock when its holder dies, so a killed job never leaves the run locked."""
+    The kernel drops the lock when its holder dies, so a killed job never leaves the run locked. On a file system
+    without locks (Lustre mounted without ``flock``) the block runs unlocked, with a warning."""
     with open(path, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -431,10 +432,9 @@ def _run_lock(path: Path, run_id: str) -> Iterator[None]:
             log.warning("%s: another process trains this run (%s is locked); waiting for it", run_id, path)
             fcntl.flock(handle, fcntl.LOCK_EX)
             log.info("%s: the other process is done; lock acquired", run_id)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        except OSError as error:
+            log.warning("%s: cannot lock %s (%s); training unlocked", run_id, path, error)
+        yield
 
 
 def _restore_finished(run_dir: Path, key: str, snapshot_epochs: tuple[int, ...]) -> dict[str, Any] | None:
