@@ -212,9 +212,12 @@ def dataset_name(entry: str | Mapping[str, Any]) -> str:
 
 
 def study_datasets(
-    experiments: Iterable[Mapping[str, Any]], options: Mapping[str, Any] | None = None
+    experiments: Iterable[Mapping[str, Any]], options: Mapping[str, Any] | None = None, validate: bool = True
 ) -> dict[str, DatasetInfo]:
     """Every data set of a study's experiments by name, custom ones read and validated (:func:`load_custom`).
+
+    With ``validate=False`` a custom file is not read: whether it has subclasses comes from its list of arrays
+    (the .npz's zip directory), for a Snakemake job's re-parse of a workflow whose main process validated it.
 
     An experiment's ``dataset`` is a built-in name or ``{name, path, max_shift, flip}`` (a custom data set; no
     augmentation unless ``max_shift`` or ``flip`` is set). ``options`` is the config's ``datasets``, by data set name.
@@ -242,9 +245,12 @@ def study_datasets(
                         f"{where}: path {info.path!r}, max_shift {info.max_shift}, flip {info.flip} differ from an "
                         f"earlier experiment's {known.path!r}, {known.max_shift}, {known.flip} for the same name"
                     )
-            else:
+            elif validate:
                 data = load_custom(info.path, name, info.max_shift, info.flip)
                 info = replace(info, sublabel_key="sub_train" if data.sub_train is not None else None)
+            else:
+                with np.load(info.path, allow_pickle=False) as stored:  # reads the zip directory, no array
+                    info = replace(info, sublabel_key="sub_train" if "sub_train" in stored.files else None)
         infos.setdefault(name, info)
         if not (info.max_shift or info.flip) and any(
             r.augment for r in experiment_runs({**experiment, "dataset": name})

@@ -1,5 +1,6 @@
 """The data the figures draw, prepared beside the statistics it comes from (intraclass.plots only draws): Fig. 2's
-neuron (c3's class/all std ratio), Fig. 4's granulated Kendall over k, Fig. 7's subclasses and distributions.
+neuron and its c3 class/all std ratio, Fig. 3's colour of each run (the axis it varies), Fig. 4's granulated
+Kendall over k, Fig. 7's subclasses and distributions.
 
 Torch- and matplotlib-free: plain arrays, measure summaries (a model's ``measures.json`` dict) and DataFrames in,
 arrays and ids out.
@@ -8,23 +9,45 @@ arrays and ids out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .kendall import TOTAL, granulated_kendall
+from .grid import with_train_size
+from .kendall import AXES, TOTAL, granulated_kendall
 from .measures import class_std_ratio
 
 __all__ = [
+    "BASE",
+    "SEVERAL",
+    "NeuronByClass",
     "kendall_over_k",
     "log_k_grid",
+    "neuron_by_class",
     "neuron_distribution",
     "selective_subclasses",
     "subclasses_per_class",
     "top_ratio_neuron",
+    "varied_axes",
 ]
+
+BASE, SEVERAL = "base", "several axes"  # Fig. 3's colour categories besides the 8 axes
+
+
+@dataclass(frozen=True)
+class NeuronByClass:
+    """Fig. 2's data: one neuron's pre-activations over the data set, which of them are of the class, and c3's
+    ratio sigma[n,C]/sigma[n,D] of this neuron and class."""
+
+    values: np.ndarray  # (n_samples,) float64
+    in_class: np.ndarray  # (n_samples,) bool
+    ratio: float
+    layer: str
+    neuron: int
+    class_id: Any
 
 
 def top_ratio_neuron(layers: Sequence[npt.ArrayLike], labels: npt.ArrayLike) -> tuple[int, int, Any]:
@@ -44,6 +67,95 @@ def top_ratio_neuron(layers: Sequence[npt.ArrayLike], labels: npt.ArrayLike) -> 
     if best is None:
         raise ValueError("top_ratio_neuron: the layers have no neurons")
     return best[1], best[2], best[3]
+
+
+def neuron_by_class(
+    layers: Sequence[npt.ArrayLike],
+    labels: npt.ArrayLike,
+    layer_index: int,
+    neuron: int,
+    class_id: Any,
+    layer_names: Sequence[str] | None = None,
+) -> NeuronByClass:
+    """Fig. 2's data: neuron ``neuron`` of layer ``layer_index`` over the whole data set and over class ``class_id``.
+
+    Parameters
+    ----------
+    layers : sequence of array-like, each (n_samples, n_neurons_l)
+        Per-layer pre-activations.
+    labels : array-like of shape (n_samples,)
+        The class of each sample.
+    layer_index, neuron : int
+        The layer and the neuron within it (e.g. from :func:`top_ratio_neuron`).
+    class_id
+        The class.
+    layer_names : sequence of str, optional
+        The layers' names (e.g. :func:`intraclass.plots.layer_labels`); default "layer <index>".
+
+    Returns
+    -------
+    NeuronByClass
+        The values, the class mask and the ratio as :func:`intraclass.measures.class_std_ratio` computes it
+        (population std, dead neuron -> 0). ValueError on an index out of range or a class without samples.
+    """
+    if not 0 <= layer_index < len(layers):
+        raise ValueError(f"layer_index {layer_index} out of range: there are {len(layers)} layers")
+    x = np.asarray(layers[layer_index], dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"layer {layer_index} must be a non-empty (n_samples, n_neurons) array, got shape {x.shape}")
+    if not 0 <= neuron < x.shape[1]:
+        raise ValueError(f"neuron {neuron} out of range: layer {layer_index} has {x.shape[1]} neurons")
+    y = np.asarray(labels)
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"labels must have shape ({x.shape[0]},), got {y.shape}")
+    in_class = y == class_id
+    if not in_class.any():
+        raise ValueError(f"class {class_id!r} has no samples (classes: {np.unique(y).tolist()})")
+    values = x[:, neuron]
+    row = int(np.searchsorted(np.unique(y), class_id))  # class_std_ratio's rows follow np.unique(labels)
+    return NeuronByClass(
+        values=values,
+        in_class=in_class,
+        ratio=float(class_std_ratio(values[:, None], y)[row, 0]),
+        layer=layer_names[layer_index] if layer_names is not None else f"layer {layer_index}",
+        neuron=neuron,
+        class_id=class_id,
+    )
+
+
+def varied_axes(runs: pd.DataFrame) -> pd.Series:
+    """Which hyperparameter axis each run varies relative to the experiment's base configuration (Fig. 3's colours).
+
+    The base is the most common value of each of the 8 hyperparameters among ``runs`` (one experiment; on ties, the
+    first in sorted order). Star and value-list designs vary one axis at a time around their base, so every run has
+    a single axis; on the paper's full grid most runs differ on several. Values are compared as text, so 0.1 read
+    from a CSV equals 0.1 from a config.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One experiment's runs, with the hyperparameter column of each of :data:`intraclass.kendall.AXES`.
+
+    Returns
+    -------
+    Series of str, aligned with ``runs.index``
+        :data:`BASE` for a run equal to the base on every axis, the axis's name (e.g. ``"learning_rate"``) for one
+        differing on a single axis, :data:`SEVERAL` for one differing on more.
+    """
+    runs = with_train_size(runs)
+    columns = [axis.column for axis in AXES]
+    missing = [c for c in columns if c not in runs.columns]
+    if missing:
+        raise ValueError(f"varied_axes: missing hyperparameter column(s) {missing}")
+    if runs.empty:
+        raise ValueError("varied_axes: no runs")
+    text = runs[columns].astype(str)
+    base = {c: text[c].mode().sort_values().iloc[0] for c in columns}
+    differs = text.ne(pd.Series(base))
+    counts = differs.to_numpy().sum(axis=1)
+    first = [AXES[int(np.argmax(row))].name for row in differs.to_numpy()]  # the axis, where there is one
+    labels = [BASE if n == 0 else axis if n == 1 else SEVERAL for n, axis in zip(counts, first, strict=True)]
+    return pd.Series(labels, index=runs.index, dtype=object)
 
 
 def kendall_over_k(

@@ -11,10 +11,11 @@ decided once, in runs.csv (:func:`intraclass.selection.split_runs` reads it): Fi
 over summaries plot the models given, the kept ones. Measure labels and orientations come from the registry
 (:func:`intraclass.registry.label`); numbers are printed as the tables print them
 (:func:`intraclass.tables.number`); layers are labelled "s<stage>.b<block>" (:func:`layer_labels`), runs by id and
-test accuracy (:func:`run_label`), Fig. 3's points coloured by the axis they vary (:func:`varied_axes`).
+test accuracy (:func:`run_label`).
 
-This module draws only: what a figure shows is prepared by :mod:`intraclass.figure_data` (Fig. 2's neuron, Fig. 4's
-Kendall over k, Fig. 7's subclasses and distributions), beside the statistics it comes from.
+This module draws only: what a figure shows is prepared by :mod:`intraclass.figure_data` (Fig. 2's neuron and its
+ratio, Fig. 3's colour of each run, Fig. 4's Kendall over k, Fig. 7's subclasses and distributions), beside the
+statistics it comes from. The figures come first, then the labels and :func:`save_figure`, then private helpers.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from matplotlib.ticker import MaxNLocator
 
 from . import registry
 from .controls import control_column
-from .grid import experiment_name, with_train_size
-from .kendall import AXES, FEW_PAIRS_MARKDOWN, MISSING_MARKDOWN, TOTAL
-from .measures import class_std_ratio
+from .figure_data import BASE, SEVERAL, NeuronByClass, varied_axes
+from .grid import experiment_name
+from .kendall import AXES, FEW_PAIRS_MARKDOWN, FEW_SEEDS_MARKDOWN, MISSING_MARKDOWN, TOTAL
 from .registry import MEASURES, measures_for
 from .selection import MIN_MODELS, Selection
 from .storage import atomic_path
@@ -54,17 +55,16 @@ __all__ = [
     "fig7_selective_neuron_over_epochs",
     "fig8_accuracy_histogram",
     "fig11_selectivity_distribution",
+    "fig_sweeps",
     "layer_labels",
     "run_label",
     "save_figure",
-    "varied_axes",
 ]
 
 PANEL_SIZE = (3.2, 2.6)  # inches per panel
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")  # no grey
 MODEL_COLORS = {"high": "#2ca02c", "mid": "#ff7f0e", "low": "#d62728"}  # Fig. 6's three models
 AXIS_NAMES = tuple(axis.name for axis in AXES)
-BASE, SEVERAL = "base", "several axes"  # Fig. 3's colour categories besides the 8 axes
 # The controls (SPEC §11) as reference lines, told apart by their dashes (colours are the runs'): Fig. 3 draws
 # them vertical, Fig. 5 and 6 horizontal.
 CONTROL_STYLES = {
@@ -82,179 +82,28 @@ SITE = re.compile(r"stages\.(?P<block>\d+)(?:\.[\w.]+)?")  # a pre-activation si
 
 
 # --------------------------------------------------------------------------------------------------------------
-# common layout and styling
-
-
-def _figure(
-    n_panels: int, ncols: int | None = None, panel_size: tuple[float, float] = PANEL_SIZE
-) -> tuple[Figure, list[Axes]]:
-    """A constrained-layout figure with ``n_panels`` axes on a grid of ``ncols`` columns (default: all in a row).
-    Unused grid cells are removed, so ``len(fig.axes) == n_panels``."""
-    if n_panels < 1:
-        raise ValueError("a figure needs at least one panel")
-    ncols = min(ncols or n_panels, n_panels)
-    nrows = math.ceil(n_panels / ncols)
-    fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows), layout="constrained")
-    grid = fig.subplots(nrows, ncols, squeeze=False)
-    axes = list(grid.ravel())
-    for ax in axes[n_panels:]:
-        fig.delaxes(ax)
-    return fig, axes[:n_panels]
-
-
-def _style(
-    ax: Axes, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None, counts: bool = False
-) -> None:
-    """The one axis style of every figure: labels, a light grid, no top/right spines, small ticks; ``counts``:
-    integer ticks on the y axis (histograms of counts)."""
-    if xlabel is not None:
-        ax.set_xlabel(xlabel, fontsize=9)
-    if ylabel is not None:
-        ax.set_ylabel(ylabel, fontsize=9)
-    if title is not None:
-        ax.set_title(title, fontsize=9)
-    ax.grid(True, alpha=0.3, linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.spines["top"].set_visible(False)
-    ax.spines["right"].set_visible(False)
-    ax.tick_params(labelsize=8)
-    if counts:
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _no_data(ax: Axes, title: str, why: str) -> None:
-    """Mark a panel of a multi-panel grid that has nothing to show (the figure as a whole has data)."""
-    ax.set_axis_off()
-    ax.set_title(title, fontsize=9)
-    ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=8, color="0.4", transform=ax.transAxes, wrap=True)
-
-
-def _orientation(measure: str) -> int:
-    return MEASURES[measure].orientation if measure in MEASURES else 1
-
-
-def _layer_measures(present: Iterable[str]) -> list[str]:
-    """The registered measures with per-layer or per-epoch values among ``present``, in registry order."""
-    return [m.name for m in measures_for(present, stage="preactivations")]
-
-
-def _experiments(df: pd.DataFrame) -> list[tuple[str, str]]:
-    """The (dataset, arch) pairs of ``df``, sorted."""
-    missing = [c for c in ("dataset", "arch") if c not in df.columns]
-    if missing:
-        raise ValueError(f"missing column(s) {missing}: cannot tell the experiments apart")
-    return sorted({(str(d), str(a)) for d, a in zip(df["dataset"], df["arch"], strict=False)})
-
-
-def _experiment_rows(df: pd.DataFrame, experiment: tuple[str, str]) -> pd.DataFrame:
-    return df.loc[(df["dataset"].astype(str) == experiment[0]) & (df["arch"].astype(str) == experiment[1])]
-
-
-def _experiment_title(experiment: tuple[str, str]) -> str:
-    return f"{experiment[1]} / {experiment[0]}"
-
-
-def _finite(values: Any) -> np.ndarray:
-    return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
-
-
-def _summary_list(summaries: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """A sequence of summaries, or a dict run_id -> summary, as a list."""
-    if isinstance(summaries, Mapping):
-        return list(summaries.values())
-    return list(summaries)
-
-
-def run_label(run_id: str, test_acc: float) -> str:
-    """How figures name a run: its id and final test accuracy, e.g. ``"digits-coarse_vgg_..._r0 (93.1% test)"``."""
-    return f"{run_id} ({100 * float(test_acc):.1f}% test)"
-
-
-def layer_labels(site_names: Sequence[str], stages: int = STAGES) -> list[str]:
-    """Short layer labels "s<stage>.b<block>" for a model's pre-activation sites, from their module paths.
-
-    ``site_names`` are one model's sites in DAG order as stored (:func:`intraclass.activations.site_names`):
-    ``stages.<i>`` (VGG: each site is one conv block, ``i`` its position in the stages' Sequential) or
-    ``stages.<i>.branch.2`` and ``stages.<i>.preactivation`` (ResNet: basic block ``i``, inside its branch and after
-    the residual sum). Consecutive sites sharing ``i`` form one block; the blocks are split evenly into ``stages``
-    stages (2 blocks each at depth x1, 3 at x1.5). A block with several sites numbers them: ResNet's
-    "s1.b1.1" (mid-block) and "s1.b1.2" (the block's output). ValueError for a name of another form, or a number of
-    blocks that the stages do not divide.
-    """
-    blocks: list[list[int]] = []  # site positions per block
-    previous = None
-    for position, name in enumerate(site_names):
-        match = SITE.fullmatch(str(name))
-        if match is None:
-            raise ValueError(f"layer_labels: {name!r} is not a pre-activation site (stages.<i>[.<module path>])")
-        if match["block"] != previous:
-            blocks.append([])
-            previous = match["block"]
-        blocks[-1].append(position)
-    if not blocks or len(blocks) % stages:
-        raise ValueError(f"layer_labels: {len(blocks)} blocks cannot be split into {stages} stages: {list(site_names)}")
-    per_stage = len(blocks) // stages
-    labels = [""] * len(site_names)
-    for b, positions in enumerate(blocks):
-        stem = f"s{b // per_stage + 1}.b{b % per_stage + 1}"
-        for i, position in enumerate(positions):
-            labels[position] = stem if len(positions) == 1 else f"{stem}.{i + 1}"
-    return labels
-
-
-# --------------------------------------------------------------------------------------------------------------
-# writing
-
-
-def save_figure(
-    fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str], dpi: int = 150
-) -> None:
-    """Write ``fig`` as PDF and as PNG (``dpi``), each through a temporary file moved into place on success."""
-    for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi)
-
-
-# --------------------------------------------------------------------------------------------------------------
 # Fig. 2: one neuron, one class against the whole data set (c3's ratio)
 
 
-def fig2_neuron_histogram(
-    layers: Sequence[npt.ArrayLike],
-    labels: npt.ArrayLike,
-    layer_index: int,
-    neuron: int,
-    class_id: Any,
-    layer_names: Sequence[str] | None = None,
-    bins: int = 50,
-    run: str | None = None,
-) -> Figure:
-    """Fig. 2: histogram of one neuron's pre-activations over the whole data set D and over the class ``class_id``.
+def fig2_neuron_histogram(neuron: NeuronByClass, bins: int = 50, run: str | None = None) -> Figure:
+    """Fig. 2: histogram of one neuron's pre-activations over the whole data set D and over one class.
 
-    ``layers`` are per-layer (n_samples, n_neurons_l) pre-activations, ``labels`` the class of each sample. Both
-    histograms are densities on shared bins; the title gives the run (``run``, e.g. :func:`run_label`), the layer
-    (``layer_names[layer_index]``, e.g. from :func:`layer_labels`), the neuron, the class and the c3 ratio
-    sigma[n,C]/sigma[n,D] of this neuron and class (as :func:`intraclass.measures.class_std_ratio` computes it:
-    population std, dead neuron -> 0). One axes, two bar containers (data set, class).
+    Parameters
+    ----------
+    neuron : NeuronByClass
+        The neuron's values, class and c3 ratio (:func:`intraclass.figure_data.neuron_by_class`).
+    bins : int
+        Number of bins, shared by both histograms (densities).
+    run : str, optional
+        The run, first line of the title (e.g. :func:`run_label`).
+
+    Returns
+    -------
+    Figure
+        One axes, two bar containers (data set, class); the title gives the layer, neuron, class and ratio.
     """
-    if not 0 <= layer_index < len(layers):
-        raise ValueError(f"layer_index {layer_index} out of range: there are {len(layers)} layers")
-    x = np.asarray(layers[layer_index], dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"layer {layer_index} must be a non-empty (n_samples, n_neurons) array, got shape {x.shape}")
-    if not 0 <= neuron < x.shape[1]:
-        raise ValueError(f"neuron {neuron} out of range: layer {layer_index} has {x.shape[1]} neurons")
-    y = np.asarray(labels)
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"labels must have shape ({x.shape[0]},), got {y.shape}")
-    in_class = y == class_id
-    if not in_class.any():
-        raise ValueError(f"class {class_id!r} has no samples (classes: {np.unique(y).tolist()})")
-    values = x[:, neuron]
-    classes = np.unique(y)
-    ratio = float(class_std_ratio(values[:, None], y)[int(np.searchsorted(classes, class_id)), 0])
+    values, in_class = neuron.values, neuron.in_class
     edges = np.histogram_bin_edges(values, bins=bins)
-
     fig, (ax,) = _figure(1, panel_size=(6.2, 3.6))  # wide enough for a run id in the title
     ax.hist(values, bins=edges, density=True, color="0.6", alpha=0.7, label=f"data set D (n={values.size})")
     ax.hist(
@@ -263,16 +112,15 @@ def fig2_neuron_histogram(
         density=True,
         color=COLORS[0],
         alpha=0.6,
-        label=f"class {class_id} (n={int(in_class.sum())})",
+        label=f"class {neuron.class_id} (n={int(in_class.sum())})",
     )
-    layer = layer_names[layer_index] if layer_names is not None else f"layer {layer_index}"
     _style(
         ax,
         "pre-activation",
         "density",
         ("" if run is None else f"{run}\n")
-        + f"{layer}, neuron {neuron}, class {class_id}: "
-        + rf"$\sigma_{{n,C}} / \sigma_{{n,D}}$ = {ratio:.2f}",
+        + f"{neuron.layer}, neuron {neuron.neuron}, class {neuron.class_id}: "
+        + rf"$\sigma_{{n,C}} / \sigma_{{n,D}}$ = {neuron.ratio:.2f}",
     )
     ax.legend(fontsize=8, frameon=False)
     return fig
@@ -280,32 +128,6 @@ def fig2_neuron_histogram(
 
 # --------------------------------------------------------------------------------------------------------------
 # Fig. 3: each measure against test accuracy
-
-
-def varied_axes(runs: pd.DataFrame) -> pd.Series:
-    """Which hyperparameter axis each run varies relative to the experiment's base configuration (Fig. 3's colours).
-
-    The base is the most common value of each of the 8 hyperparameters among ``runs`` (one experiment; on ties, the
-    first in sorted order). A run equal to it on every axis is ``"base"``, one differing on a single axis gets that
-    axis's name (:data:`intraclass.kendall.AXES`, e.g. ``"learning_rate"``), one differing on more is
-    ``"several axes"``. Star and value-list designs vary one axis at a time around their base, so every run has a
-    single axis; on the paper's full grid most runs differ on several. Values are compared as text, so 0.1 read
-    from a CSV equals 0.1 from a config. Returns a Series aligned with ``runs.index``.
-    """
-    runs = with_train_size(runs)
-    columns = [axis.column for axis in AXES]
-    missing = [c for c in columns if c not in runs.columns]
-    if missing:
-        raise ValueError(f"varied_axes: missing hyperparameter column(s) {missing}")
-    if runs.empty:
-        raise ValueError("varied_axes: no runs")
-    text = runs[columns].astype(str)
-    base = {c: text[c].mode().sort_values().iloc[0] for c in columns}
-    differs = text.ne(pd.Series(base))
-    counts = differs.to_numpy().sum(axis=1)
-    first = [AXES[int(np.argmax(row))].name for row in differs.to_numpy()]  # the axis, where there is one
-    labels = [BASE if n == 0 else axis if n == 1 else SEVERAL for n, axis in zip(counts, first, strict=True)]
-    return pd.Series(labels, index=runs.index, dtype=object)
 
 
 def fig3_measure_vs_accuracy(
@@ -325,6 +147,11 @@ def fig3_measure_vs_accuracy(
     measures : list of str, optional
         The columns, in order; default: every registered ``preactivations`` measure present in the table.
 
+    Returns
+    -------
+    Figure
+        A panel per (experiment, measure).
+
     Notes
     -----
     Rows are the experiments ((dataset, arch), sorted), columns the measures. Each point is a run, coloured by the
@@ -343,8 +170,20 @@ def fig3_measure_vs_accuracy(
 def fig3_sharpness_vs_accuracy(
     selection: Selection, kendall_tables: Mapping[str, pd.DataFrame], measures: Sequence[str] | None = None
 ) -> Figure:
-    """Fig. 3 for the sharpness measures (``sharpness`` stage, plotted negated: right predicts better), laid out
-    and titled as :func:`fig3_measure_vs_accuracy` (sharpness has no control)."""
+    """Fig. 3 for the sharpness measures (``sharpness`` stage, plotted negated: right predicts better).
+
+    Parameters
+    ----------
+    selection, kendall_tables
+        As in :func:`fig3_measure_vs_accuracy`.
+    measures : list of str, optional
+        The columns, in order; default: every registered ``sharpness`` measure present in the table.
+
+    Returns
+    -------
+    Figure
+        Laid out and titled as :func:`fig3_measure_vs_accuracy`, without control lines (sharpness has none).
+    """
     frame = pd.concat([selection.kept, selection.excluded])
     chosen = _present(frame, measures, "sharpness")
     return _measures_vs_accuracy(selection, kendall_tables, chosen, "fig3_sharpness_vs_accuracy")
@@ -505,7 +344,9 @@ def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """A Kendall interval table indexed by (measure, cell), from the library's frame or its CSV."""
     long = table.reset_index() if "measure" in (table.index.names or []) else table
     missing = [
-        c for c in ("measure", "cell", "value", "lo", "hi", "n_axes", "few_pairs", "missing_reason") if c not in long
+        c
+        for c in ("measure", "cell", "value", "lo", "hi", "n_axes", "few_pairs", "few_seeds", "missing_reason")
+        if c not in long
     ]
     if missing:
         raise ValueError(f"the Kendall table of {name!r} lacks column(s) {missing}")
@@ -514,7 +355,8 @@ def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) -> str:
     """The table's total of ``measure`` as its Markdown cell: ``0.71 [0.52, 0.86]``, then ``†`` on fewer than
-    MIN_PAIRS pairs and ``(k/8 axes)`` over fewer axes; ``n/a (reason)`` when missing."""
+    MIN_PAIRS pairs, ``‡`` when few seeds were resampled, and ``(k/8 axes)`` over fewer axes; ``n/a (reason)`` when
+    missing."""
     if (measure, TOTAL) not in table.index:
         raise ValueError(f"the Kendall table of {experiment_name(*experiment)!r} has no total for {measure!r}")
     r = table.loc[(measure, TOTAL)]
@@ -526,6 +368,8 @@ def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) 
         text += f" [{number(r['lo'])}, {number(r['hi'])}]"
     if bool(r["few_pairs"]):
         text += FEW_PAIRS_MARKDOWN
+    if bool(r["few_seeds"]):
+        text += FEW_SEEDS_MARKDOWN
     if int(r["n_axes"]) < len(AXES):
         text += f" ({int(r['n_axes'])}/{len(AXES)} axes)"
     return text
@@ -542,10 +386,21 @@ def fig4_kendall_vs_k(
 ) -> Figure:
     """Fig. 4: the total granulated Kendall coefficient against k, one line per measure on one axes.
 
-    ``curves_by_measure`` maps a measure to (k values, totals), e.g. from :func:`kendall_over_k`. c1's k counts
-    neurons per *subclass*: as in the paper, its x is k x ``subclasses_per_class`` (required when "c1" is given),
-    so both measures are read in neurons per class. Log x axis when k spans more than a decade. NaN totals are
-    skipped; ValueError if no curve has a finite point.
+    Parameters
+    ----------
+    curves_by_measure : mapping of measure to (k values, totals)
+        E.g. from :func:`intraclass.figure_data.kendall_over_k`; NaN totals are skipped.
+    subclasses_per_class : float, optional
+        Required when "c1" is given: c1's k counts neurons per *subclass*, so, as in the paper, its x is
+        k x ``subclasses_per_class`` and both measures are read in neurons per class.
+    title : str, optional
+        The axes' title.
+
+    Returns
+    -------
+    Figure
+        One axes, one line per measure with a finite point; log x axis when k spans more than a decade.
+        ValueError if no curve has a finite point.
     """
     if not curves_by_measure:
         raise ValueError("fig4_kendall_vs_k needs at least one curve")
@@ -590,13 +445,24 @@ def fig5_measures_per_layer(
 ) -> Figure:
     """Fig. 5 (9, 10): each measure per layer, averaged over the given models (all with the same layers).
 
-    One panel per measure present in every summary's ``per_layer`` (registry order), 2 panels a row: the mean over
-    models (a line with markers) and +/- one standard deviation (a shaded band). ``untrained``: the measure
-    summaries of the same runs' untrained networks (their epoch-0 snapshots, SPEC §11); their mean per layer is a
-    dashed reference line. Layers are labelled "s<stage>.b<block>" (:func:`layer_labels`). ``depth_label`` names
-    the model set in the figure title, e.g. "resnet / cifar100-coarse, depth x1". ValueError if there are fewer
-    than :data:`~intraclass.selection.MIN_MODELS` models, they (or the untrained ones) have different layers, or
-    share no measure.
+    Parameters
+    ----------
+    summaries : sequence of summaries, or mapping of run id to summary
+        The models' ``measures.json`` dicts (``layer_names``, ``per_layer``).
+    depth_label : str
+        Names the model set in the figure title, e.g. "resnet / cifar100-coarse, depth x1".
+    untrained : summaries, optional
+        The same runs' untrained networks (their epoch-0 snapshots, SPEC §11): their mean per layer is a dashed
+        reference line.
+
+    Returns
+    -------
+    Figure
+        One panel per measure present in every summary's ``per_layer`` (registry order), 2 a row: the mean over
+        models (a line with markers) and +/- one standard deviation (a shaded band); layers labelled
+        "s<stage>.b<block>" (:func:`layer_labels`). ValueError if there are fewer than
+        :data:`~intraclass.selection.MIN_MODELS` models, they (or the untrained ones) have different layers, or
+        share no measure.
     """
     models = _summary_list(summaries)
     if len(models) < MIN_MODELS:
@@ -650,29 +516,24 @@ def _per_layer(models: list[Mapping[str, Any]], measure: str, n: int) -> np.ndar
 # Fig. 6 / 7: over training epochs
 
 
-def _model_color(label: str, index: int) -> str:
-    """Fig. 6's colour of a followed run: by the first word of its label ("high ..."), else by position."""
-    return MODEL_COLORS.get(label.split(maxsplit=1)[0].rstrip(":") if label else "", COLORS[index % len(COLORS)])
-
-
-def _epoch_scale(ax: Axes, epochs: np.ndarray) -> None:
-    """Symmetric-log epoch axis when the epochs span more than a decade (early training is where things change);
-    linear up to 1, so epoch 0 (the untrained network) has its place."""
-    positive = epochs[epochs > 0]
-    if positive.size and positive.max() / positive.min() > 10:
-        ax.set_xscale("symlog", linthresh=1)
-
-
 def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame], pixels: Mapping[str, float] | None = None) -> Figure:
     """Fig. 6: the measures over training epochs, for a few runs (typically the high / mid / low accuracy ones).
 
-    ``series`` maps a run's legend label (e.g. ``"high: " + run_label(run_id, test_acc)``; a label starting with
-    "high", "mid" or "low" takes that run's colour) to a DataFrame with an ``epoch`` column (epoch 0: the untrained
-    network), measure columns and optionally ``test_acc`` (a fraction). One panel per registered
-    ``preactivations`` measure present in any run, plus a last "test accuracy" panel when any run has test_acc; one
-    line per run with finite values of that column; 3 panels a row, the legend below. ``pixels``: each measure's
-    value on the input pixels (SPEC §11), a dash-dotted horizontal reference line. ValueError if no run has an
-    epoch and a measure with a finite value.
+    Parameters
+    ----------
+    series : mapping of legend label to DataFrame
+        A run's label (e.g. ``"high: " + run_label(run_id, test_acc)``; a label starting with "high", "mid" or
+        "low" takes that run's colour) to its ``epoch`` column (epoch 0: the untrained network), measure columns
+        and optionally ``test_acc`` (a fraction).
+    pixels : mapping of measure to float, optional
+        Each measure's value on the input pixels (SPEC §11), a dash-dotted horizontal reference line.
+
+    Returns
+    -------
+    Figure
+        One panel per registered ``preactivations`` measure present in any run, plus a last "test accuracy" panel
+        when any run has test_acc; one line per run with finite values; 3 panels a row, the legend below.
+        ValueError if no run has an epoch and a measure with a finite value.
     """
     if not series:
         raise ValueError("fig6_measures_over_epochs: no models")
@@ -722,14 +583,6 @@ def fig6_measures_over_epochs(series: Mapping[str, pd.DataFrame], pixels: Mappin
     return fig
 
 
-def _half_violin(ax: Axes, position: float, values: np.ndarray, edges: np.ndarray, side: int, color: str) -> None:
-    """A histogram drawn sideways as half a violin at ``position`` (side -1: left, +1: right), max width 0.42."""
-    counts, _ = np.histogram(values, bins=edges)
-    width = 0.42 * counts / max(counts.max(), 1)
-    centers = 0.5 * (edges[:-1] + edges[1:])
-    ax.fill_betweenx(centers, position, position + side * width, color=color, alpha=0.75, linewidth=0)
-
-
 def fig7_selective_neuron_over_epochs(
     distributions: Mapping[str, Sequence[tuple[int, npt.ArrayLike, npt.ArrayLike]]],
     bins: int = 30,
@@ -737,12 +590,24 @@ def fig7_selective_neuron_over_epochs(
 ) -> Figure:
     """Fig. 7: pre-activation distributions of a neuron over training, subclass against rest of its superclass.
 
-    ``distributions`` maps a panel label (e.g. "max selectivity: subclass 37, s3.b2, neuron 12") to a list of
-    (epoch, values on the subclass, values on the rest of the superclass). One panel per label; at each epoch, a
-    split histogram-violin: the subclass on the left, the rest of the superclass on the right (each half scaled
-    to its own maximum, on shared bins per epoch). Two filled shapes per epoch. ``run`` (e.g. :func:`run_label`)
-    titles the figure.
+    Parameters
+    ----------
+    distributions : mapping of panel label to list of (epoch, subclass values, rest values)
+        E.g. "max selectivity: subclass 37, s3.b2, neuron 12" to the neuron's values on the subclass and on the
+        rest of its superclass at each epoch (:func:`intraclass.figure_data.neuron_distribution`).
+    bins : int
+        Bins per epoch, shared by both halves.
+    run : str, optional
+        Titles the figure (e.g. :func:`run_label`).
 
+    Returns
+    -------
+    Figure
+        One panel per label; at each epoch a split histogram-violin, two filled shapes: the subclass on the left,
+        the rest of the superclass on the right, each half scaled to its own maximum.
+
+    Notes
+    -----
     The values are standardised per epoch: minus their mean, over their standard deviation (population), both over
     the subclass and the rest together; the raw standard deviation is printed under each epoch. Why: the
     pre-activations are read in inference mode, through BN's running statistics, which after a few steps have not
@@ -789,6 +654,27 @@ def fig7_selective_neuron_over_epochs(
     return fig
 
 
+def _model_color(label: str, index: int) -> str:
+    """Fig. 6's colour of a followed run: by the first word of its label ("high ..."), else by position."""
+    return MODEL_COLORS.get(label.split(maxsplit=1)[0].rstrip(":") if label else "", COLORS[index % len(COLORS)])
+
+
+def _epoch_scale(ax: Axes, epochs: np.ndarray) -> None:
+    """Symmetric-log epoch axis when the epochs span more than a decade (early training is where things change);
+    linear up to 1, so epoch 0 (the untrained network) has its place."""
+    positive = epochs[epochs > 0]
+    if positive.size and positive.max() / positive.min() > 10:
+        ax.set_xscale("symlog", linthresh=1)
+
+
+def _half_violin(ax: Axes, position: float, values: np.ndarray, edges: np.ndarray, side: int, color: str) -> None:
+    """A histogram drawn sideways as half a violin at ``position`` (side -1: left, +1: right), max width 0.42."""
+    counts, _ = np.histogram(values, bins=edges)
+    width = 0.42 * counts / max(counts.max(), 1)
+    centers = 0.5 * (edges[:-1] + edges[1:])
+    ax.fill_betweenx(centers, position, position + side * width, color=color, alpha=0.75, linewidth=0)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Fig. 8: test accuracies
 
@@ -796,9 +682,19 @@ def fig7_selective_neuron_over_epochs(
 def fig8_accuracy_histogram(selection: Selection, bins: int = 20) -> Figure:
     """Fig. 8: histogram of the kept runs' test accuracies (%), one panel per experiment ((dataset, arch), sorted).
 
-    ``selection`` is :func:`intraclass.selection.split_runs` of the study's runs; each panel's title counts the
-    experiment's kept and excluded runs (the excluded are not drawn). An experiment with fewer than
-    :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data"; ValueError if none has that many.
+    Parameters
+    ----------
+    selection : Selection
+        :func:`intraclass.selection.split_runs` of the study's runs, with ``test_acc``.
+    bins : int
+        Bins per histogram.
+
+    Returns
+    -------
+    Figure
+        Each panel's title counts the experiment's kept and excluded runs (the excluded are not drawn); one with
+        fewer than :data:`~intraclass.selection.MIN_MODELS` kept runs is marked "no data". ValueError if none has
+        that many.
     """
     kept, excluded = selection.kept, selection.excluded
     if "test_acc" not in kept.columns:
@@ -833,10 +729,19 @@ def fig11_selectivity_distribution(
 ) -> Figure:
     """Fig. 11: the per-subclass selectivity at k = 1 (the most selective neuron's, ``selectivity_k1``).
 
-    Two panels: (left) histogram of the values of every (model, subclass) pair; (right) per subclass, the mean
-    over models, subclasses sorted in decreasing order, with a band from the minimum to the maximum over models.
-    Summaries without subclasses are ignored; ValueError if fewer than :data:`~intraclass.selection.MIN_MODELS`
-    have any, or the models have different subclass ids (pass the models of one experiment).
+    Parameters
+    ----------
+    summaries : sequence of summaries, or mapping of run id to summary
+        One experiment's models; those without ``subclasses`` are ignored.
+    bins : int
+        Bins of the histogram.
+
+    Returns
+    -------
+    Figure
+        Two panels: (left) histogram of the values of every (model, subclass) pair; (right) per subclass, the mean
+        over models, subclasses sorted in decreasing order, with a band from the minimum to the maximum. ValueError
+        if fewer than :data:`~intraclass.selection.MIN_MODELS` models have subclasses, or their subclass ids differ.
     """
     models = [s for s in _summary_list(summaries) if s.get("subclasses") and s["subclasses"].get("id")]
     if len(models) < MIN_MODELS:
@@ -872,9 +777,21 @@ def fig11_selectivity_distribution(
 
 
 def fig_sweeps(table: pd.DataFrame, title: str) -> Figure:
-    """The granulated-Kendall total (line) and its interval (band) of each swept measure against its constant (k on
-    a log axis, c4's activation percentile on a linear one), from :func:`intraclass.sweeps.sweep_kendall`. ValueError
-    if no measure has a defined total at 2 or more values."""
+    """The granulated-Kendall total of each swept measure against its free constant (SPEC §13).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`intraclass.sweeps.sweep_kendall`'s rows: measure, constant, value, total, lo, hi.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Figure
+        A panel per measure with a defined total at 2 or more values: the total (line) and its interval (band), k
+        on a log axis, c4's activation percentile on a linear one. ValueError if no measure has one.
+    """
     drawable = [
         (measure, rows)
         for measure, rows in table.groupby("measure", sort=False)
@@ -896,3 +813,172 @@ def fig_sweeps(table: pd.DataFrame, title: str) -> Figure:
     axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+# --------------------------------------------------------------------------------------------------------------
+# labels and writing
+
+
+def run_label(run_id: str, test_acc: float) -> str:
+    """How figures name a run.
+
+    Parameters
+    ----------
+    run_id : str
+        The run's id.
+    test_acc : float
+        Its final test accuracy, a fraction.
+
+    Returns
+    -------
+    str
+        E.g. ``"digits-coarse_vgg_..._r0 (93.1% test)"``.
+    """
+    return f"{run_id} ({100 * float(test_acc):.1f}% test)"
+
+
+def layer_labels(site_names: Sequence[str], stages: int = STAGES) -> list[str]:
+    """Short layer labels "s<stage>.b<block>" for a model's pre-activation sites, from their module paths.
+
+    ``site_names`` are one model's sites in DAG order as stored (:func:`intraclass.activations.site_names`):
+    ``stages.<i>`` (VGG: each site is one conv block, ``i`` its position in the stages' Sequential) or
+    ``stages.<i>.branch.2`` and ``stages.<i>.preactivation`` (ResNet: basic block ``i``, inside its branch and after
+    the residual sum). Consecutive sites sharing ``i`` form one block; the blocks are split evenly into ``stages``
+    stages (2 blocks each at depth x1, 3 at x1.5).
+
+    Parameters
+    ----------
+    site_names : sequence of str
+        One model's pre-activation sites.
+    stages : int
+        Number of stages the blocks are split into.
+
+    Returns
+    -------
+    list of str
+        A label per site; a block with several sites numbers them: ResNet's "s1.b1.1" (mid-block) and "s1.b1.2"
+        (the block's output). ValueError for a name of another form, or a number of blocks that the stages do not
+        divide.
+    """
+    blocks: list[list[int]] = []  # site positions per block
+    previous = None
+    for position, name in enumerate(site_names):
+        match = SITE.fullmatch(str(name))
+        if match is None:
+            raise ValueError(f"layer_labels: {name!r} is not a pre-activation site (stages.<i>[.<module path>])")
+        if match["block"] != previous:
+            blocks.append([])
+            previous = match["block"]
+        blocks[-1].append(position)
+    if not blocks or len(blocks) % stages:
+        raise ValueError(f"layer_labels: {len(blocks)} blocks cannot be split into {stages} stages: {list(site_names)}")
+    per_stage = len(blocks) // stages
+    labels = [""] * len(site_names)
+    for b, positions in enumerate(blocks):
+        stem = f"s{b // per_stage + 1}.b{b % per_stage + 1}"
+        for i, position in enumerate(positions):
+            labels[position] = stem if len(positions) == 1 else f"{stem}.{i + 1}"
+    return labels
+
+
+def save_figure(
+    fig: Figure, pdf_path: str | os.PathLike[str], png_path: str | os.PathLike[str], dpi: int = 150
+) -> None:
+    """Write ``fig`` as PDF and as PNG, each through a temporary file moved into place on success.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    pdf_path, png_path : path
+        Where to write it.
+    dpi : int
+        The PNG's resolution.
+    """
+    for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: layout, styling, columns
+
+
+def _figure(
+    n_panels: int, ncols: int | None = None, panel_size: tuple[float, float] = PANEL_SIZE
+) -> tuple[Figure, list[Axes]]:
+    """A constrained-layout figure with ``n_panels`` axes on a grid of ``ncols`` columns (default: all in a row).
+    Unused grid cells are removed, so ``len(fig.axes) == n_panels``."""
+    if n_panels < 1:
+        raise ValueError("a figure needs at least one panel")
+    ncols = min(ncols or n_panels, n_panels)
+    nrows = math.ceil(n_panels / ncols)
+    fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows), layout="constrained")
+    grid = fig.subplots(nrows, ncols, squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[n_panels:]:
+        fig.delaxes(ax)
+    return fig, axes[:n_panels]
+
+
+def _style(
+    ax: Axes, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None, counts: bool = False
+) -> None:
+    """The one axis style of every figure: labels, a light grid, no top/right spines, small ticks; ``counts``:
+    integer ticks on the y axis (histograms of counts)."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel, fontsize=9)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel, fontsize=9)
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    ax.tick_params(labelsize=8)
+    if counts:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _no_data(ax: Axes, title: str, why: str) -> None:
+    """Mark a panel of a multi-panel grid that has nothing to show (the figure as a whole has data)."""
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
+    ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=8, color="0.4", transform=ax.transAxes, wrap=True)
+
+
+def _orientation(measure: str) -> int:
+    return MEASURES[measure].orientation if measure in MEASURES else 1
+
+
+def _layer_measures(present: Iterable[str]) -> list[str]:
+    """The registered measures with per-layer or per-epoch values among ``present``, in registry order."""
+    return [m.name for m in measures_for(present, stage="preactivations")]
+
+
+def _experiments(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (dataset, arch) pairs of ``df``, sorted."""
+    missing = [c for c in ("dataset", "arch") if c not in df.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {missing}: cannot tell the experiments apart")
+    return sorted({(str(d), str(a)) for d, a in zip(df["dataset"], df["arch"], strict=False)})
+
+
+def _experiment_rows(df: pd.DataFrame, experiment: tuple[str, str]) -> pd.DataFrame:
+    return df.loc[(df["dataset"].astype(str) == experiment[0]) & (df["arch"].astype(str) == experiment[1])]
+
+
+def _experiment_title(experiment: tuple[str, str]) -> str:
+    return f"{experiment[1]} / {experiment[0]}"
+
+
+def _finite(values: Any) -> np.ndarray:
+    return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+
+
+def _summary_list(summaries: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A sequence of summaries, or a dict run_id -> summary, as a list."""
+    if isinstance(summaries, Mapping):
+        return list(summaries.values())
+    return list(summaries)

@@ -1,6 +1,7 @@
 """The report's front page: what was trained and kept (exclusions with their reasons), every Kendall table with its
-intervals, and each measure's verdict against its controls. Rendered as reStructuredText (Snakemake's report
-renders the workflow description, which includes this page, with docutils) and as Markdown to read on its own."""
+intervals, the top of each experiment's leaderboard, and each measure's verdict against its controls. Rendered as
+reStructuredText (Snakemake's report renders the workflow description, which includes this page, with docutils) and
+as Markdown to read on its own."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from .kendall import AXES, MIN_PAIRS
 from .power import MIN_RANGE_SD
 from .registry import label
 from .selection import Product
+from .tables import number
 
 __all__ = ["front_page"]
 
 Markup = Literal["rst", "md"]
+LEADERBOARD_TOP = 5  # rows of each leaderboard on the front page
 
 
 def front_page(
@@ -29,6 +32,7 @@ def front_page(
     skipped: Sequence[Product],
     power: Mapping[str, tuple[list[str], list[list[str]]]],
     markup: Markup = "rst",
+    leaderboards: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
     """The front page as reStructuredText (``markup="rst"``) or Markdown (``"md"``); it begins with the power
     report (``power``: :func:`intraclass.power.power_cells` of each experiment).
@@ -37,9 +41,11 @@ def front_page(
     (:func:`intraclass.selection.split_runs`); ``tables`` the formatted Kendall cells of each experiment
     (:func:`intraclass.kendall.interval_cells`: a row per measure, a column per axis and the total); ``verdicts``
     :func:`intraclass.controls.control_verdicts` of each experiment's kept runs; ``skipped`` the tables and figures
-    the study cannot have, with the reason (:func:`intraclass.selection.plan_products`).
+    the study cannot have, with the reason (:func:`intraclass.selection.plan_products`); ``leaderboards`` maps an
+    experiment to its ``leaderboard/<experiment>.csv`` (:func:`intraclass.leaderboard.leaderboard`, indexed by
+    measure), of which the page shows the first :data:`LEADERBOARD_TOP` rows.
     """
-    return _page(markup, study, runs, excluded, tables, verdicts, skipped, power)
+    return _page(markup, study, runs, excluded, tables, verdicts, skipped, power, leaderboards or {})
 
 
 def _page(
@@ -51,6 +57,7 @@ def _page(
     verdicts: Mapping[str, pd.DataFrame],
     skipped: Sequence[Product],
     power: Mapping[str, tuple[list[str], list[list[str]]]],
+    leaderboards: Mapping[str, pd.DataFrame],
 ) -> str:
     kept = len(runs) - len(excluded)
     out = [
@@ -87,6 +94,7 @@ def _page(
     for experiment, cells in tables.items():
         labelled = cells.rename(index=label)
         out.append(_table(markup, labelled.rename_axis("measure").reset_index(), experiment))
+    out += _leaderboard_section(markup, leaderboards)
     out.append(_heading(markup, "Controls", 2))
     out.append(
         "Does each measure of the trained models beat what it scores where nothing was learned? Controls: "
@@ -98,6 +106,33 @@ def _page(
         out.append(_heading(markup, experiment, 3))
         out.append(_verdict_lines(frame))
     return "\n\n".join(out) + "\n"
+
+
+def _leaderboard_section(markup: Markup, leaderboards: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The first rows of each experiment's leaderboard, best Kendall total first, and where the whole one is."""
+    if not leaderboards:
+        return []
+    out = [
+        _heading(markup, "Leaderboards", 2),
+        f"The {LEADERBOARD_TOP} measures with the highest granulated Kendall total of each experiment, with CMI K "
+        "(conditional mutual information, minimum over pairs of axes) and the mean robust sign-error (0.5 is "
+        "chance). Every measure is in ``leaderboard/<experiment>.md`` (also .csv, .tex).",
+    ]
+    for experiment, board in leaderboards.items():
+        rows = [
+            {
+                "rank": str(rank),
+                "measure": label(str(name)),
+                "Kendall total": number(row["total"])
+                + ("" if pd.isna(row["lo"]) else f" [{number(row['lo'])}, {number(row['hi'])}]"),
+                "CMI K": number(row["cmi_k"], digits=3),
+                "mean sign-error": number(row["sign_error"]),
+            }
+            for rank, (name, row) in enumerate(board.head(LEADERBOARD_TOP).iterrows(), start=1)
+        ]
+        title = f"{experiment} (top {len(rows)} of {len(board)}; all in leaderboard/{experiment}.md)"
+        out.append(_table(markup, pd.DataFrame(rows), title))
+    return out
 
 
 def _verdict_lines(verdicts: pd.DataFrame) -> str:

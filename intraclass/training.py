@@ -7,13 +7,18 @@ training split with dropout off (:func:`recalibrate_batchnorm`): the statistics 
 seen under dropout, which shifts their variance away from what the network meets in inference mode.
 
 A checkpoint every few epochs holds everything the rest of the run depends on (weights, optimizer, schedule, RNG
-states, history), so a killed job started again resumes where it stopped and ends with the same weights.
+states, history), so a killed job started again resumes where it stopped and ends with the same weights. A finished
+run keeps its model, snapshots and metrics in ``finished/`` beside them, which no rule declares: when an interrupted
+Snakemake deletes a finished training's outputs as incomplete, the rerun of the job restores them from there in
+seconds instead of training again. A lock per run makes a second job of the same run (a rerun while an orphaned
+cluster job still trains) wait for the first, then restore its result.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import hashlib
 import json
 import logging
@@ -21,7 +26,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -36,7 +41,7 @@ from .data import DatasetArrays
 from .grid import ADAM_LR_DIVISOR, LR_GAMMA, PRECISIONS, SGD_MOMENTUM, RunConfig, TrainingSettings
 from .models import ModelSpec, build_model
 from .paths import snapshot_path
-from .storage import atomic_path
+from .storage import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,11 @@ AUTO_PRECISION = {"cuda": torch.float32, "cpu": torch.float32}
 # Snapshots wait in this folder beside the checkpoint until the run ends: Snakemake deletes a killed job's declared
 # outputs, and a resumed run does not pass the early epochs again.
 PENDING_SNAPSHOTS = "checkpoint_snapshots"
+# A finished run's model, snapshots and metrics: no rule output, so Snakemake never deletes them. Its metrics.json,
+# written last, holds the fingerprint of what was trained and marks the record complete.
+FINISHED = "finished"
+# Held (flock) by the process training the run; never deleted (deleting a lock file races with its next holder).
+LOCK_FILE = "train.lock"
 
 # What a checkpoint restores besides the state: the model, optimizer, schedule and augmentation generator.
 Trainer = tuple[nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler, torch.Generator]
@@ -219,10 +229,17 @@ def evaluate(
     return loss_sum.item() / len(x), torch.cat(correct).cpu().numpy()
 
 
-def fingerprint(run: RunConfig, settings: TrainingSettings) -> str:
-    """Identifies what a checkpoint was made for, so a stale one (other settings) is never resumed."""
+def fingerprint(run: RunConfig, settings: TrainingSettings, data: DatasetArrays) -> str:
+    """Identifies what a checkpoint or a finished record was made for (run, settings and the data's content), so a
+    stale one is never resumed or restored."""
     text = json.dumps({"run": run.as_dict(), "settings": asdict(settings)}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256(text.encode())
+    digest.update(json.dumps([data.name, data.max_shift, data.flip]).encode())
+    for array in (data.x_train, data.y_train, data.x_test, data.y_test, data.sub_train, data.sub_test):
+        if array is not None:
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
 
 
 def _rng_states(generator: torch.Generator) -> dict[str, Any]:
@@ -267,10 +284,14 @@ def train(
 ) -> dict[str, Any]:
     """Train ``run`` and write ``model.pt`` (and snapshots) into ``run_dir``; return the run's metrics.
 
-    Resumes from ``run_dir/checkpoint.pt`` when it was made for the same run and settings. A non-finite loss ends
-    the run and is recorded as ``diverged``; it is not an error. The saved model and snapshots have their batch-norm
-    statistics recomputed (:func:`recalibrate_batchnorm`). The metrics describe the saved float32 model
-    (evaluated in float32 whatever the training precision), including which test images it classifies correctly.
+    A run finished before with the same run, settings and data is not trained again: its outputs are restored from
+    ``run_dir/finished`` (hard links) and its metrics returned as they were. Otherwise it resumes from
+    ``run_dir/checkpoint.pt`` when that was made for the same run, settings and data. Only one process trains a
+    run at a time: another waits for the lock ``run_dir/train.lock``, then restores the finished run. A
+    non-finite loss ends the run and is recorded as ``diverged``; it is not an error. The saved model and
+    snapshots have their batch-norm statistics recomputed (:func:`recalibrate_batchnorm`). The metrics describe
+    the saved float32 model (evaluated in float32 whatever the training precision), including which test images
+    it classifies correctly.
     ``data`` is the run's data set, already cut to its ``train_size`` (the workflow's rule subset_dataset); a
     training split of another size is a ValueError.
     """
@@ -280,6 +301,25 @@ def train(
             "training images: pass its stratified_subset"
         )
     run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    key = fingerprint(run, settings, data)
+    with _run_lock(run_dir / LOCK_FILE, run.run_id):
+        restored = _restore_finished(run_dir, key, settings.snapshot_epochs)
+        if restored is not None:
+            log.info("%s: finished before (%s); outputs restored, no epoch trained", run.run_id, run_dir / FINISHED)
+            return restored
+        return _train(run, data, settings, run_dir, device, key, on_epoch)
+
+
+def _train(
+    run: RunConfig,
+    data: DatasetArrays,
+    settings: TrainingSettings,
+    run_dir: Path,
+    device: torch.device,
+    key: str,
+    on_epoch: Callable[[dict[str, float]], None] | None,
+) -> dict[str, Any]:
     checkpoint_path = run_dir / "checkpoint.pt"
     dtype, layout = resolve_precision(settings.precision, device), memory_format(device)
     precision = next(name for name, value in PRECISION_DTYPES.items() if value == dtype)
@@ -297,7 +337,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, settings.milestones(), gamma=LR_GAMMA)
     generator = torch.Generator(device=device)
     generator.manual_seed(run.seed)
-    trainer, key = (model, optimizer, scheduler, generator), fingerprint(run, settings)
+    trainer = (model, optimizer, scheduler, generator)
     state = _resume(checkpoint_path, key, trainer) or TrainingState()
     augment = (
         partial(augment_batch, max_shift=data.max_shift, generator=generator, flip=data.flip) if run.augment else None
@@ -351,7 +391,8 @@ def train(
 
     loss_before, correct_before = evaluate(model, x_train, y_train, settings.eval_batch_size)
     recalibrate_batchnorm(model, x_train, settings.eval_batch_size)
-    save_model(run_dir / "model.pt", model, spec, (mean, std))
+    finished_dir = run_dir / FINISHED
+    save_model(finished_dir / "model.pt", model, spec, (mean, std))
     metrics = _final_metrics(model, (x_train, y_train), (x_test, y_test), settings.eval_batch_size)
     log.info(
         "%s: batch-norm recalibration: train accuracy %.4f -> %.4f in inference mode",
@@ -360,12 +401,8 @@ def train(
         metrics["train_acc"],
     )
     for epoch in settings.snapshot_epochs:
-        final = snapshot_path(run_dir, epoch)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(_pending_snapshot(run_dir, epoch), final)
-    shutil.rmtree(run_dir / PENDING_SNAPSHOTS, ignore_errors=True)
-    checkpoint_path.unlink(missing_ok=True)
-    return {
+        os.replace(_pending_snapshot(run_dir, epoch), _finished_snapshot(run_dir, epoch))
+    metrics = {
         **run.as_dict(),
         "epochs_run": state.epoch,
         "n_train": len(x_train),
@@ -383,6 +420,59 @@ def train(
         "settings": asdict(settings),
         "history": [{k: _finite_or_none(v) for k, v in h.items()} for h in state.history],
     }
+    write_json(finished_dir / "metrics.json", {"fingerprint": key, "metrics": metrics})  # last: the record is whole
+    _publish_finished(run_dir, settings.snapshot_epochs)
+    shutil.rmtree(run_dir / PENDING_SNAPSHOTS, ignore_errors=True)
+    checkpoint_path.unlink(missing_ok=True)
+    return read_json(finished_dir / "metrics.json")["metrics"]  # as a restore returns it (lists, not tuples)
+
+
+@contextlib.contextmanager
+def _run_lock(path: Path, run_id: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the block, waiting (with a log line) while another process holds it.
+    The kernel drops the lock when its holder dies, so a killed job never leaves the run locked. On a file system
+    without locks (Lustre mounted without ``flock``) the block runs unlocked, with a warning."""
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("%s: another process trains this run (%s is locked); waiting for it", run_id, path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            log.info("%s: the other process is done; lock acquired", run_id)
+        except OSError as error:
+            log.warning("%s: cannot lock %s (%s); training unlocked", run_id, path, error)
+        yield
+
+
+def _restore_finished(run_dir: Path, key: str, snapshot_epochs: tuple[int, ...]) -> dict[str, Any] | None:
+    """The metrics of the run finished in ``run_dir/finished`` for ``key``, its model and snapshots linked back
+    into place; None when there is no such whole record (a record made for another key is deleted)."""
+    finished_dir = run_dir / FINISHED
+    record_path = finished_dir / "metrics.json"
+    if not record_path.exists():
+        return None
+    record = read_json(record_path)
+    files = [finished_dir / "model.pt", *(_finished_snapshot(run_dir, epoch) for epoch in snapshot_epochs)]
+    if record["fingerprint"] != key or not all(path.exists() for path in files):
+        log.info("deleting a finished record, incomplete or of another run, settings or data: %s", finished_dir)
+        shutil.rmtree(finished_dir)
+        return None
+    _publish_finished(run_dir, snapshot_epochs)
+    return record["metrics"]
+
+
+def _publish_finished(run_dir: Path, snapshot_epochs: tuple[int, ...]) -> None:
+    """The finished model and snapshots as the rule's outputs: hard links (no copy on disk; deleting an output
+    leaves the record whole), or copies where the file system has no hard links."""
+    outputs = {run_dir / FINISHED / "model.pt": run_dir / "model.pt"}
+    outputs.update({_finished_snapshot(run_dir, epoch): snapshot_path(run_dir, epoch) for epoch in snapshot_epochs})
+    for source, target in outputs.items():
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
 
 
 def _final_metrics(
@@ -406,6 +496,10 @@ def _final_metrics(
 
 def _pending_snapshot(run_dir: Path, epoch: int) -> Path:
     return run_dir / PENDING_SNAPSHOTS / f"epoch_{epoch:03d}.pt"
+
+
+def _finished_snapshot(run_dir: Path, epoch: int) -> Path:
+    return run_dir / FINISHED / f"epoch_{epoch:03d}.pt"
 
 
 def _resume(path: Path, key: str, trainer: Trainer) -> TrainingState | None:

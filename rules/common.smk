@@ -23,8 +23,10 @@ try:  # the schema's defaults fill in what the study leaves out (in place: rules
     config.update(resolve_config(config))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
-try:  # custom data set files are read and checked here, before any job
-    DATASET_INFO = study_datasets(config["experiments"], config["datasets"])
+# Custom data set files are read and checked once, by the main process before any job; a job's re-parse of this
+# file only lists each file's arrays (whether it has subclasses).
+try:
+    DATASET_INFO = study_datasets(config["experiments"], config["datasets"], validate=workflow.is_main_process)
 except DatasetError as error:
     raise WorkflowError(f"config: {error}") from None
 
@@ -240,11 +242,20 @@ def planned_targets():
 def trained_targets(wildcards):
     """The tables and figures the trained runs can support (intraclass.selection.plan_products; the summary lists
     the others with the reason)."""
+    return [f"{RESULTS}/{product.target}" for product in _made_products()]
+
+
+def get_leaderboards(wildcards):
+    """The leaderboards (CSV) of the experiments the trained runs can rank; the summary shows their top rows."""
+    made = _made_products()
+    return [f"{RESULTS}/{p.target.removesuffix('.md')}.csv" for p in made if p.kind == "leaderboard"]
+
+
+def _made_products():
     path = checkpoints.collect_runs.get().output.table
     return _planned(os.stat(path).st_mtime_ns)
 
 
 @cache
 def _planned(mtime_ns):
-    products = selection.plan_products(study_runs_table(), STUDY_FACTS)
-    return [f"{RESULTS}/{product.target}" for product in products if not product.reason]
+    return [p for p in selection.plan_products(study_runs_table(), STUDY_FACTS) if not p.reason]

@@ -1,5 +1,5 @@
 # The report's front page (report/workflow.rst includes it): runs trained, kept and excluded with reasons, every
-# Kendall table with its intervals, and each measure's verdict against its controls.
+# Kendall table with its intervals, the top of each leaderboard, and each measure's verdict against its controls.
 
 
 # A page of text from the study's tables: seconds of work, not worth a cluster job.
@@ -13,6 +13,7 @@ rule summary:
         measures=f"{RESULTS}/measures.csv",
         tables=expand(f"{RESULTS}/kendall/{{experiment}}.csv", experiment=EXPERIMENTS),
         power=expand(f"{RESULTS}/power/{{experiment}}.csv", experiment=EXPERIMENTS),
+        leaderboards=get_leaderboards,
     output:
         rst=f"{RESULTS}/summary.rst",
         markdown=f"{RESULTS}/summary.md",

@@ -6,6 +6,8 @@ localrules:
     collect_runs,
 
 
+# scripts/train.py restores a run that finished before (runs/<run_id>/finished/, not an output) in seconds: an
+# interrupted Snakemake deletes a finished job's outputs as incomplete, and the rerun must not train it again.
 rule train:
     input:
         dataset=get_run_dataset,

@@ -1,5 +1,7 @@
 """Rule summary: the report's front page (reStructuredText, included by report/workflow.rst) and its Markdown."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from intraclass.controls import control_verdicts
@@ -27,6 +29,7 @@ verdicts = {
     f"{dataset}_{arch}": control_verdicts(rows)
     for (dataset, arch), rows in measures[measures.run_id.isin(kept.run_id)].groupby(["dataset", "arch"])
 }
+leaderboards = {Path(path).stem: pd.read_csv(path, index_col="measure") for path in snakemake.input.leaderboards}
 args = (snakemake.params.study, runs, excluded, tables, verdicts, skipped, power)
-write_text(snakemake.output.rst, front_page(*args))
-write_text(snakemake.output.markdown, front_page(*args, markup="md"))
+write_text(snakemake.output.rst, front_page(*args, leaderboards=leaderboards))
+write_text(snakemake.output.markdown, front_page(*args, markup="md", leaderboards=leaderboards))

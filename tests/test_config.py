@@ -1,5 +1,6 @@
 import re
 
+import numpy as np
 import pytest
 from conftest import ROOT, TINY_STUDY, copy_workflow, snakemake, write_config
 
@@ -13,6 +14,24 @@ def bad(tmp_path, changes):
     assert result.returncode != 0
     assert not (tmp_path / "results").exists()
     return result.stdout + result.stderr
+
+
+def test_own_data_is_validated_by_the_main_process_only(tmp_path):
+    """A job's re-parse (Snakemake's subprocess mode) lists the .npz's arrays but does not validate them again."""
+    copy_workflow(tmp_path)
+    labels = np.full(30, -1)  # a label load_custom refuses
+    np.savez(
+        tmp_path / "own.npz",
+        x_train=np.zeros((30, 8, 8), np.uint8),
+        y_train=labels,
+        x_test=np.zeros((6, 8, 8), np.uint8),
+        y_test=labels[:6],
+    )
+    own = {**TINY_STUDY["experiments"][0], "dataset": {"name": "own", "path": str(tmp_path / "own.npz")}}
+    write_config(tmp_path / "own.yaml", {**TINY_STUDY, "experiments": [own]})
+    main = snakemake(tmp_path, "-n", "--configfile", "own.yaml", check=False)
+    assert main.returncode != 0 and "'y_train' holds label -1" in main.stdout + main.stderr
+    snakemake(tmp_path, "-n", "--configfile", "own.yaml", "--mode", "subprocess")
 
 
 def experiment(**base_changes):

@@ -239,6 +239,17 @@ def test_study_datasets_describe_builtin_and_custom_ones(tmp_path):
     assert study_datasets([custom_experiment(no_subclasses)])["mine"].sublabel_key is None
 
 
+def test_study_datasets_without_validation_read_only_the_list_of_arrays(tmp_path):
+    """A Snakemake job's re-parse: the file is not validated, its subclasses come from the names of its arrays."""
+    bad = write_custom(tmp_path / "bad.npz", y_train=np.full(30, -1))  # labels a validation refuses
+    with pytest.raises(DatasetError, match="y_train"):
+        study_datasets([custom_experiment(bad)])
+    info = study_datasets([custom_experiment(bad, max_shift=1)], validate=False)["mine"]
+    assert (info.path, info.sublabel_key, info.max_shift) == (str(bad), "sub_train", 1)
+    plain = write_custom(tmp_path / "plain.npz", sub_train=None, sub_test=None)
+    assert study_datasets([custom_experiment(plain)], validate=False)["mine"].sublabel_key is None
+
+
 @pytest.mark.parametrize(
     ("experiments", "options", "message"),
     [

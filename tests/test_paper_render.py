@@ -160,7 +160,8 @@ def test_every_figure_renders(paper, tmp_path):
         layer, neuron, class_id = figure_data.top_ratio_neuron(layers, labels)
         names = plots.layer_labels(site_names("vgg", 8))
         figures[f"{experiment}_fig2"] = plots.fig2_neuron_histogram(
-            layers, labels, layer, neuron, class_id, layer_names=names, run=plots.run_label(followed["high"], 0.5)
+            figure_data.neuron_by_class(layers, labels, layer, neuron, class_id, layer_names=names),
+            run=plots.run_label(followed["high"], 0.5),
         )
         if dataset == "cifar100-coarse":
             figures[f"{experiment}_fig11"] = plots.fig11_selectivity_distribution([summaries[i] for i in ids])

@@ -123,13 +123,16 @@ def layered_data(seed: int = 0):
 def test_fig2_histogram_and_ratio():
     layers, labels = layered_data()
     assert figure_data.top_ratio_neuron(layers, labels) == (1, 1, 2)
-    fig = plots.fig2_neuron_histogram(layers, labels, 1, 1, 2, layer_names=["a", "b"], bins=20, run="run7 (90.0% test)")
+    neuron = figure_data.neuron_by_class(layers, labels, 1, 1, 2, layer_names=["a", "b"])
+    x = np.asarray(layers[1][:, 1], dtype=float)
+    ratio = x[labels == 2].std() / x.std()
+    assert neuron.values.tolist() == x.tolist() and neuron.in_class.sum() == 50
+    assert neuron.ratio == pytest.approx(ratio) and neuron.layer == "b"
+    fig = plots.fig2_neuron_histogram(neuron, bins=20, run="run7 (90.0% test)")
     (ax,) = fig.axes
     assert len(ax.containers) == 2
     whole, cls = ax.containers
     assert len(whole.patches) == 20 and len(cls.patches) == 20
-    x = np.asarray(layers[1][:, 1], dtype=float)
-    ratio = x[labels == 2].std() / x.std()
     assert ax.get_title().startswith("run7 (90.0% test)\nb, neuron 1, class 2: ")
     assert ax.get_title().endswith(f"= {ratio:.2f}")
 
@@ -137,11 +140,11 @@ def test_fig2_histogram_and_ratio():
 def test_fig2_errors():
     layers, labels = layered_data()
     with pytest.raises(ValueError, match="layer_index"):
-        plots.fig2_neuron_histogram(layers, labels, 2, 0, 0)
+        figure_data.neuron_by_class(layers, labels, 2, 0, 0)
     with pytest.raises(ValueError, match="neuron 3"):
-        plots.fig2_neuron_histogram(layers, labels, 1, 3, 0)
+        figure_data.neuron_by_class(layers, labels, 1, 3, 0)
     with pytest.raises(ValueError, match="no samples"):
-        plots.fig2_neuron_histogram(layers, labels, 1, 0, 7)
+        figure_data.neuron_by_class(layers, labels, 1, 0, 7)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -212,7 +215,7 @@ def excluded_selection(df: pd.DataFrame, run_ids: list[str]):
 def test_varied_axes_names_the_axis_each_run_varies():
     df = star_study()
     rows = df[df.dataset == "cifar10"]
-    assert plots.varied_axes(rows).tolist() == [
+    assert figure_data.varied_axes(rows).tolist() == [
         *["base"] * 2,
         *["learning_rate"] * 4,
         *["batch_size"] * 2,
@@ -220,7 +223,7 @@ def test_varied_axes_names_the_axis_each_run_varies():
         *["several axes"] * 2,
     ]
     with pytest.raises(ValueError, match="missing hyperparameter"):
-        plots.varied_axes(rows.drop(columns=["depth"]))
+        figure_data.varied_axes(rows.drop(columns=["depth"]))
 
 
 def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
@@ -234,7 +237,7 @@ def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
     panels = [("cifar10_vgg", "c3"), ("cifar100-coarse_resnet", "c1"), ("cifar100-coarse_resnet", "c3")]
     for ax, (experiment, label) in zip(fig.axes[1:], panels, strict=True):
         total = markdown_total(tables[f"{experiment} markdown"], label)
-        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \(\d/9 axes\))?", total)  # an interval
+        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]‡?( \(\d/9 axes\))?", total)  # an interval
         assert ax.get_title().endswith(f"granulated $\\tau$ = {total}")
     assert "23 kept runs (filled), 1 excluded" in fig.get_suptitle()
 
@@ -254,20 +257,19 @@ def test_fig3_title_reads_the_total_cell():
             "n_pairs": [1, 9],
             "n_axes": [np.nan, 6],
             "few_pairs": [True, False],
+            "few_seeds": [False, False],
             "missing_reason": pd.Series([np.nan, np.nan], dtype=object),  # the CSV's empty cells, read back
         }
     )
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86] (6/9 axes)")
-    table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [
-        -0.0001,
-        np.nan,
-        np.nan,
-        True,
-        9,
-    ]  # every axis present: no "(k/9 axes)"
+    # every axis present: no "(k/9 axes)"
+    table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [-0.0001, np.nan, np.nan, True, 9]
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= 0.00†")
+    table.loc[1, "few_seeds"] = True
+    fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
+    assert fig.axes[0].get_title().endswith("= 0.00†‡")
     table.loc[1, "missing_reason"] = "no axis present"
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= n/a (no axis present)")

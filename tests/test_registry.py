@@ -106,7 +106,9 @@ def test_a_registered_toy_measure_reaches_measures_csv_kendall_and_fig3(tmp_path
               "dist_spec_init", "path_norm", "margin"]  # fmt: skip
     assert measures[always].notna().all().all() and (measures["fro_dist"] > 0).all()
     complexity = pd.read_json(workdir / f"results/toy/runs/{measures.run_id[0]}/complexity.json", typ="series")
-    assert "steps" in complexity["reasons"]["steps_to_ce"] or complexity["measures"]["steps_to_ce"] is not None
+    # the history records the optimizer steps; a 1-epoch run whose cross-entropy stays above 0.1 says so
+    reached = complexity["measures"]["steps_to_ce"] is not None
+    assert reached or complexity["reasons"]["steps_to_ce"] == "training cross-entropy never reached 0.1 in 1 epochs"
     board = pd.read_csv(workdir / "results/toy/leaderboard/digits-coarse_vgg.csv")
     assert set(always) | {"c3", "toy", "toy_layers"} <= set(board.measure)
     assert board.total.dropna().is_monotonic_decreasing and board.columns.tolist()[-2:] == ["cmi_k", "sign_error"]

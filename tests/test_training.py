@@ -1,7 +1,11 @@
+import fcntl
 import json
+import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import threading
 import time
 
 import numpy as np
@@ -315,6 +319,52 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     again = train(run_config(), small_digits(), TrainingSettings(epochs=3), other, CPU)
     assert json.dumps(again["history"]) == reference
     assert np.isfinite(again["test_acc"])
+
+
+def test_finished_run_whose_outputs_were_deleted_is_restored_without_training(tmp_path, caplog):
+    settings = TrainingSettings(epochs=2, checkpoint_every=1, snapshot_epochs=(0, 2))
+    run_dir = tmp_path / "run"
+    first = train(run_config(), small_digits(), settings, run_dir, CPU)
+    outputs = [run_dir / "model.pt", snapshot_path(run_dir, 0), snapshot_path(run_dir, 2)]
+    stored = [path.read_bytes() for path in outputs]
+    for path in outputs:  # as Snakemake deletes the outputs of a job it takes for incomplete
+        path.unlink()
+    epochs = []
+    with caplog.at_level(logging.INFO, logger="intraclass.training"):
+        again = train(run_config(), small_digits(), settings, run_dir, CPU, on_epoch=epochs.append)
+    assert epochs == [] and "outputs restored, no epoch trained" in caplog.text
+    assert again == first and len(again["history"]) == 2 and again["n_train"] == 200
+    assert [path.read_bytes() for path in outputs] == stored
+    assert (run_dir / "model.pt").stat().st_ino == (run_dir / "finished/model.pt").stat().st_ino  # a link, no copy
+    assert not (run_dir / "checkpoint.pt").exists()
+
+    # other data (here fewer training images) is another training: the stale record goes, the run trains
+    retrained = train(run_config(), small_digits(150), settings, run_dir, CPU, on_epoch=epochs.append)
+    assert [record["epoch"] for record in epochs] == [1, 2] and retrained["n_train"] == 150
+    assert (run_dir / "model.pt").read_bytes() != stored[0]
+
+
+def test_second_training_of_a_run_waits_for_the_first_then_restores_its_result(tmp_path, caplog):
+    settings = TrainingSettings(epochs=2, checkpoint_every=1, snapshot_epochs=(2,))
+    reference = train(run_config(), small_digits(), settings, tmp_path / "reference", CPU)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    epochs, results = [], []
+    second = threading.Thread(
+        target=lambda: results.append(train(run_config(), small_digits(), settings, run_dir, CPU, epochs.append))
+    )
+    with caplog.at_level(logging.INFO, logger="intraclass.training"), open(run_dir / "train.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first training of the run, in another job
+        second.start()
+        deadline = time.monotonic() + 60
+        while "another process trains this run" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert second.is_alive() and epochs == [] and not (run_dir / "model.pt").exists()
+        shutil.copytree(tmp_path / "reference/finished", run_dir / "finished")  # the first one finishes
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        second.join()
+    assert epochs == [] and results == [reference]
+    assert (run_dir / "model.pt").read_bytes() == (tmp_path / "reference/model.pt").read_bytes()
 
 
 def test_test_every_evaluates_the_test_split_at_its_period_snapshots_and_the_end(tmp_path):
