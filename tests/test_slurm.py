@@ -495,6 +495,12 @@ def fault_profile(tmp_path) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize(("mode", "status_command"), FAULT_CASES, ids=[f"{m}-{c}" for m, c in FAULT_CASES])
+def forget_training(run_dir):
+    """Delete a trained run's outputs and its finished training (which a rerun would restore, not retrain)."""
+    for path in (run_dir / "model.pt", run_dir / "metrics.json", run_dir / "snapshots", run_dir / "finished"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def test_failed_training_job_resumes_from_its_checkpoint(
     mode, status_command, workdirs, local_runs, fault_profile, capsys, tmp_path
 ):
@@ -507,8 +513,7 @@ def test_failed_training_job_resumes_from_its_checkpoint(
     expected = reference / PREEMPT_RUNS / PREEMPTED
     # Only the hit run is retrained: its outputs go.
     expected_metrics = json.loads((expected / "metrics.json").read_text())
-    for path in (preempted / "model.pt", preempted / "metrics.json", preempted / "snapshots"):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    forget_training(preempted)
     kept_log = work / f"results/{PREEMPT_STUDY['study']}/logs/train/{KEPT}.log"
     kept_before = file_mtimes(kept, kept_log)
 
@@ -701,8 +706,7 @@ def test_accounting_outage_is_survived(workdirs, local_runs, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(workdirs["preempt"], work, symlinks=True)
     run_dir = work / PREEMPT_RUNS / PREEMPTED
-    for path in (run_dir / "model.pt", run_dir / "metrics.json", run_dir / "snapshots"):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    forget_training(run_dir)
     dbd_pid = Path("/run/slurm-test/slurmdbd.pid")
     with ClusterRun(work, PREEMPT_TARGETS, tmp_path / "snakemake.out") as run:
         while not (run_dir / "checkpoint.pt").exists():
@@ -727,8 +731,7 @@ def test_sigterm_ends_the_run_after_its_running_jobs(workdirs, local_runs, tmp_p
     work = tmp_path / "work"
     shutil.copytree(workdirs["preempt"], work, symlinks=True)
     run_dir = work / PREEMPT_RUNS / PREEMPTED
-    for path in (run_dir / "model.pt", run_dir / "metrics.json", run_dir / "snapshots"):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    forget_training(run_dir)
     targets = (*PREEMPT_TARGETS, f"{PREEMPT_RUNS}/{PREEMPTED}/measures.json")  # more work after the training
     with ClusterRun(work, targets, tmp_path / "snakemake.out") as run:
         while not (run_dir / "checkpoint.pt").exists():

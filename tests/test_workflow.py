@@ -18,6 +18,7 @@ RUN_COLUMNS = [
     "augment",
     "width",
     "depth",
+    "train_size",
     "replicate",
     "seed",
     "epochs_run",
