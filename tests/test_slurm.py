@@ -494,13 +494,13 @@ def fault_profile(tmp_path) -> tuple[str, ...]:
     return ("--profile", str(profile))
 
 
-@pytest.mark.parametrize(("mode", "status_command"), FAULT_CASES, ids=[f"{m}-{c}" for m, c in FAULT_CASES])
 def forget_training(run_dir):
     """Delete a trained run's outputs and its finished training (which a rerun would restore, not retrain)."""
     for path in (run_dir / "model.pt", run_dir / "metrics.json", run_dir / "snapshots", run_dir / "finished"):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+@pytest.mark.parametrize(("mode", "status_command"), FAULT_CASES, ids=[f"{m}-{c}" for m, c in FAULT_CASES])
 def test_failed_training_job_resumes_from_its_checkpoint(
     mode, status_command, workdirs, local_runs, fault_profile, capsys, tmp_path
 ):
