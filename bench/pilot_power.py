@@ -27,7 +27,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
 from intraclass.config import resolve_config  # noqa: E402
-from intraclass.data import build_dataset, dataset_name, study_datasets  # noqa: E402
+from intraclass.data import DatasetArrays, build_dataset, dataset_name, stratified_subset, study_datasets  # noqa: E402
 from intraclass.grid import RunConfig, TrainingSettings, study_runs  # noqa: E402
 
 
@@ -67,8 +67,19 @@ def main() -> None:
     training["snapshot_epochs"] = sorted({0, *training.get("snapshot_epochs", ())})
 
     started = time.perf_counter()
+    for run in runs.values():  # a run's train_size cut, as rule subset_dataset makes it
+        if run.train_size is not None and (run.dataset, run.train_size) not in data_paths:
+            cut = stratified_subset(DatasetArrays.load(data_paths[run.dataset]), run.train_size, option="train_size")
+            data_paths[run.dataset, run.train_size] = out / f"{run.dataset}_train{run.train_size}.npz"
+            cut.save(data_paths[run.dataset, run.train_size])
     jobs = [
-        (run.as_dict(), str(data_paths[run.dataset]), training, str(out / "runs" / rid), args.device)
+        (
+            run.as_dict(),
+            str(data_paths.get((run.dataset, run.train_size), data_paths[run.dataset])),
+            training,
+            str(out / "runs" / rid),
+            args.device,
+        )
         for rid, run in runs.items()
     ]
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
