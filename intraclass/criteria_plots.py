@@ -13,27 +13,31 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 
-from .plots import COLORS
-from .registry import MEASURES, measure
+from .plots import COLORS, LIGHT_COLORS
+from .registry import MEASURES, measure, measures_for
 
 __all__ = ["fig_sign_error_cdf"]
 
 FIGURE_SIZE = (7.0, 3.6)  # inches
 CHANCE = 0.5  # the sign-error of a measure that ranks at random
+LINESTYLES = {"preactivations": "-", "sharpness": "--", "model": "-."}  # one per registry stage
+LINE_COLORS = COLORS + LIGHT_COLORS  # by position within the stage: 16 measures of a stage before a colour repeats
 
 
 def fig_sign_error_cdf(errors_by_measure: Mapping[str, npt.ArrayLike], title: str | None = None) -> Figure:
     """One line per measure: the fraction of environments whose sign-error is at most x, for x in [0, 1].
 
     ``errors_by_measure`` maps registered measure names to their per-environment sign-errors (values in [0, 1]);
-    lines are drawn in registry order, solid for measures of pre-activations, dashed for sharpness measures, each
-    labelled with its number of environments, mean and maximum (the robust sign-error). A line that rises early
-    and reaches 1 early is a measure that is right in every environment; a measure with no environment is listed
-    in the legend without a line. A dotted line marks chance (0.5).
+    lines are drawn in registry order, solid for measures of pre-activations, dashed for sharpness measures,
+    dash-dotted for the field's measures of the model (the registry's stages), each in the colour of its position
+    within its stage (so no two lines look alike), labelled with its number of environments, mean and maximum (the
+    robust sign-error). A line that rises early and reaches 1 early is a measure that is right in every environment;
+    a measure with no environment is listed in the legend without a line. A dotted line marks chance (0.5).
     """
     if not isinstance(errors_by_measure, Mapping) or not errors_by_measure:
         raise ValueError("fig_sign_error_cdf needs a non-empty mapping of measure name -> sign-errors")
     order = {name: index for index, name in enumerate(MEASURES)}
+    in_stage = {stage: [m.name for m in measures_for(stage=stage)] for stage in LINESTYLES}
     for name in errors_by_measure:
         measure(name)  # raises, naming an unknown measure
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
@@ -45,10 +49,8 @@ def fig_sign_error_cdf(errors_by_measure: Mapping[str, npt.ArrayLike], title: st
             raise ValueError(f"fig_sign_error_cdf: sign-errors of {name!r} must lie in [0, 1], got {bad[0]}")
         declared = measure(name)
         label = declared.oriented_latex
-        style = {
-            "color": COLORS[order[name] % len(COLORS)],
-            "linestyle": "-" if declared.stage == "preactivations" else "--",
-        }
+        position = in_stage[declared.stage].index(name)
+        style = {"color": LINE_COLORS[position % len(LINE_COLORS)], "linestyle": LINESTYLES[declared.stage]}
         if not errors.size:
             ax.plot([], [], label=f"{label}: no environment", **style)
             continue

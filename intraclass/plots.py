@@ -63,6 +63,8 @@ __all__ = [
 
 PANEL_SIZE = (3.2, 2.6)  # inches per panel
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")  # no grey
+# Their light partners in matplotlib's tab20, for a figure with more lines of one style than COLORS has.
+LIGHT_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5")
 MODEL_COLORS = {"high": "#2ca02c", "mid": "#ff7f0e", "low": "#d62728"}  # Fig. 6's three models
 AXIS_NAMES = tuple(axis.name for axis in AXES)
 # The controls (SPEC §11) as reference lines, told apart by their dashes (colours are the runs'): Fig. 3 draws

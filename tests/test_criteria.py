@@ -24,6 +24,7 @@ from intraclass.criteria import (
 )
 from intraclass.criteria_plots import fig_sign_error_cdf
 from intraclass.grid import HYPERPARAMETERS
+from intraclass.registry import MEASURES
 
 BASE = dict(lr=0.1, weight_decay=0.0, batch_size=100, optimizer="sgd", dropout=0.0, augment=False, width=1.0, depth=1.0)
 
@@ -313,6 +314,17 @@ def test_sign_error_cdf_figure():
         fig_sign_error_cdf({"c3": [1.5]})
     with pytest.raises(ValueError, match="unknown measure 'nope'"):
         fig_sign_error_cdf({"nope": [0.5]})
+
+
+def test_sign_error_cdf_draws_every_registered_measure_in_a_style_of_its_own():
+    """22 measures and 8 base colours: before, c1 and c5 (and 1/sigma'', log prod. Frob. and epochs to CE) were
+    drawn alike. Now the line style is the measure's stage and the colour its position within the stage."""
+    figure = fig_sign_error_cdf({name: [0.25, 0.5] for name in MEASURES})
+    lines = figure.axes[0].get_lines()[: len(MEASURES)]  # the measures' lines, then the chance line
+    styles = [(line.get_color(), line.get_linestyle()) for line in lines]
+    assert len(styles) == len(MEASURES) == len(set(styles))
+    stages = {m.stage: style for m, (_, style) in zip(MEASURES.values(), styles, strict=True)}
+    assert stages == {"preactivations": "-", "sharpness": "--", "model": "-."}
 
 
 def test_criteria_module_imports_neither_torch_nor_matplotlib():
