@@ -208,7 +208,8 @@ def main() -> None:
     parser.add_argument("--profile", default="profiles/slurm")
     parser.add_argument("targets", nargs="*", help="targets instead of the default one (the rule all)")
     args = parser.parse_args()
-    command = ["snakemake", "-n", "--profile", str(ROOT / args.profile), "--configfile", args.configfile]
+    profile_dry_run = ["snakemake", "-n", "--profile", str(ROOT / args.profile)]  # the floor's command: no config
+    command = [*profile_dry_run, "--configfile", args.configfile]
     if args.targets:
         command += ["--", *args.targets]
 
@@ -220,7 +221,7 @@ def main() -> None:
         local = local_rules(workdir)
         jobs = dry_run_jobs(output)
         write_floor_workflow(jobs, local, floor_dir)
-        _, floor_cpus, floor_output = dry_runs(command[:4], floor_dir, args.repeats)
+        _, floor_cpus, floor_output = dry_runs(profile_dry_run, floor_dir, args.repeats)
     floor_jobs = dry_run_jobs(floor_output)
     if len(floor_jobs) != len(jobs):
         sys.exit(f"the synthetic workflow has {len(floor_jobs)} jobs, the dry run {len(jobs)}:\n{floor_output}")
