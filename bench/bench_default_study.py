@@ -6,6 +6,11 @@ Copies the working tree (less what git ignores) to a temporary directory, so no 
 log); the per-job overhead is the time a job's process spends before its first line of work: starting Python and
 importing what the rule's script imports, measured by running exactly those imports.
 
+It also prints the CPU time of all the study's processes (user + system): on N idle cores the wall time cannot be
+below CPU / N, so the goal needs at most N x 180 s of CPU; and the wall time less the wait for `scontrol show
+config` that the SLURM plugin runs when Snakemake starts (as `bench/bench_dag.py` does: immediate on a cluster,
+absent without SLURM, a 10 s timeout where the SLURM client is installed but no controller answers).
+
     python bench/bench_default_study.py [--cores 2]
 """
 
@@ -15,6 +20,7 @@ import argparse
 import ast
 import contextlib
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from bench_dag import copy_tree  # the working tree as git would check it out (bench/ is on sys.path)
+from bench_dag import copy_tree, scontrol_wait  # bench/ is on sys.path
 
 GOAL_S = 180.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +50,8 @@ def main() -> None:
         args.keep.mkdir(parents=True)
     with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as tmp:
         copy_tree(Path(tmp))
-        started = time.perf_counter()
+        wait = scontrol_wait()
+        started, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(
             [sys.executable, "-m", "snakemake", "--cores", str(args.cores)],
             cwd=tmp,
@@ -52,6 +59,8 @@ def main() -> None:
             text=True,
         )
         wall = time.perf_counter() - started
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
         if result.returncode != 0:
             sys.exit(f"snakemake failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         durations = job_durations(result.stderr)
@@ -67,9 +76,23 @@ def main() -> None:
     jobs = sum(len(s) for s in durations.values())
     weighted = [overhead[r] for r, s in durations.items() for _ in s if r in overhead]
     print(f"jobs                   {jobs}")
-    print(f"mean per-job overhead  {statistics.mean(weighted):.2f} s (process start and the script's imports)")
+    print(
+        f"mean per-job overhead  {statistics.mean(weighted):.2f} s (process start and the script's imports; "
+        f"{sum(weighted):.0f} s over the jobs)"
+    )
+    print(
+        f"cpu time               {cpu:.1f} s, all processes (user + system); / {args.cores} cores = "
+        f"{cpu / args.cores:.1f} s, the least wall time these cores allow"
+    )
     print(f"wall time              {wall:.1f} s on {args.cores} cores")
-    print(f"goal                   {GOAL_S:.0f} s  (ratio wall/goal {wall / GOAL_S:.2f})")
+    print(
+        f"wall less scontrol     {wall - wait:.1f} s  (`scontrol show config`, run by the SLURM plugin when Snakemake "
+        f"starts, took {wait:.1f} s here)"
+    )
+    print(
+        f"goal                   {GOAL_S:.0f} s  (ratio wall/goal {wall / GOAL_S:.2f}; less scontrol "
+        f"{(wall - wait) / GOAL_S:.2f}; cpu / cores / goal {cpu / args.cores / GOAL_S:.2f})"
+    )
 
 
 # Each rule's script (the rules that run one); the overhead of the others (checkpoint, all) is Snakemake's own.
