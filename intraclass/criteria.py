@@ -424,7 +424,8 @@ def write_sign_error_tables(table: pd.DataFrame, stem: str | os.PathLike[str], d
         From :func:`sign_error_table`.
     stem : path-like
         ``<stem>.csv`` (full precision, missing empty), ``<stem>.md`` (missing "n/a") and ``<stem>.tex``
-        (booktabs, a rule between measures, missing "--") are written, each atomically.
+        (booktabs, a rule between measures, missing "--") are written, each atomically. The Markdown and LaTeX
+        tables leave out the axes without any environment and name them under the table; the CSV has every axis.
     digits : int
         Decimals of the sign-errors.
 
@@ -436,13 +437,22 @@ def write_sign_error_tables(table: pd.DataFrame, stem: str | os.PathLike[str], d
     _check_table(table, [*HYPERPARAMETERS, ALL_AXES], "write_sign_error_tables", "sign_error_table")
     if list(table.index.names) != ["measure", "statistic"]:
         raise ValueError(f"write_sign_error_tables: index levels must be (measure, statistic), got {table.index.names}")
-    axes = [AXIS_LABELS.get(c, c) for c in table.columns]
-    markdown = markdown_table(["measure", "statistic", *axes], _sign_error_cells(table, digits, latex=False))
+    # An axis no environment varies (no two configurations differ in it alone) would be a column of n/a.
+    environments = table.xs("environments", level="statistic")
+    shown = table[[c for c in table.columns if c == ALL_AXES or (environments[c] > 0).any()]]
+    left_out = [AXIS_LABELS[c] for c in table.columns if c not in shown.columns]
+    legend = [
+        f"Axes not shown (no environment: no two configurations differ in the axis alone): {', '.join(left_out)}."
+    ]
+    legend = legend if left_out else []
+    axes = [AXIS_LABELS.get(c, c) for c in shown.columns]
+    markdown = markdown_table(["measure", "statistic", *axes], _sign_error_cells(shown, digits, latex=False), legend)
     latex = latex_table(
         ["Measure", "statistic", *axes],
-        _sign_error_cells(table, digits, latex=True),
+        _sign_error_cells(shown, digits, latex=True),
         groups=list(table.index.get_level_values("measure")),
-        spec="ll" + "r" * len(table.columns),
+        legend=legend,
+        spec="ll" + "r" * len(shown.columns),
     )
     return write_table(stem, table, markdown, latex)
 

@@ -594,15 +594,17 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
     Returns
     -------
     DataFrame
-        A row per measure (index: its name), a column per cell (the 8 axis names, ``total``), strings.
+        A row per measure (index: its name), a column per compared axis (every axis but those no group of the
+        study varies, :data:`NO_GROUP` for every measure; the legend names them) and ``total``, strings.
     """
     _check_interval_table(table)
-    letters = _reason_letters(table)
+    cells = _compared_cells(table)
+    letters = _reason_letters(table, cells)
     few = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
     grid: dict[str, list[str]] = {}
     for measure_name in dict.fromkeys(table.index.get_level_values("measure")):
         row = []
-        for cell in CELLS:
+        for cell in cells:
             r = table.loc[(measure_name, cell)]
             if r["missing_reason"]:
                 row.append(
@@ -622,7 +624,7 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
                 text += f" ({r['n_axes']}/{len(AXES)} axes)"
             row.append(text)
         grid[measure_name] = row
-    return pd.DataFrame.from_dict(grid, orient="index", columns=list(CELLS))
+    return pd.DataFrame.from_dict(grid, orient="index", columns=cells)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -992,8 +994,20 @@ def _check_interval_table(table: pd.DataFrame) -> None:
 # private helpers: formatting
 
 
-def _reason_letters(table: pd.DataFrame) -> dict[str, str]:
-    reasons = [r for r in dict.fromkeys(table["missing_reason"]) if r]
+def _compared_cells(table: pd.DataFrame) -> list[str]:
+    """The cells an interval table shows: the total and every axis but those the study compares in no group (a
+    column of "n/a" alone: :data:`NO_GROUP`, or a measure missing altogether), in :data:`CELLS` order."""
+    reasons = table["missing_reason"].unstack("cell").reindex(columns=list(AXIS_NAMES), fill_value="")
+    whole_row = (reasons != "").all(axis=1) & (reasons.nunique(axis=1) == 1)  # a measure missing on every axis
+    no_group = reasons == NO_GROUP
+    not_compared = no_group.any() & (no_group | whole_row.to_numpy()[:, None]).all()
+    return [c for c in CELLS if c == TOTAL or not not_compared[c]]
+
+
+def _reason_letters(table: pd.DataFrame, cells: Sequence[str]) -> dict[str, str]:
+    """A letter for each reason a shown cell (of ``cells``) is missing, in order of appearance."""
+    shown = table[table.index.get_level_values("cell").isin(cells)]
+    reasons = [r for r in dict.fromkeys(shown["missing_reason"]) if r]
     return {r: "abcdefghijklmnopqrstuvwxyz"[i % 26] for i, r in enumerate(reasons)}
 
 
@@ -1030,13 +1044,16 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
         lines.append(f"(k/{len(AXES)} axes): a total over the k axes present only.")
     if attrs.get("ties") == "authors":
         lines.append("Ties as in the authors' code: pairs identical in both values left out.")
+    cells = _compared_cells(table)
+    left_out = [_cell_label(c) for c in CELLS if c not in cells]
+    if left_out:
+        lines.append(f"Axes not shown ({NO_GROUP} in this study): {', '.join(left_out)}.")
     lines += list(attrs.get("notes", ()))  # what the caller adds, e.g. how many values sit at a search bound
+    letters = _reason_letters(table, cells)
     if latex:  # a line holding "$" is kept as LaTeX by latex_table: its reason is escaped here
-        lines += [
-            f"{MISSING_MARKDOWN}$^{{{letter}}}$: {latex_text(r)}." for r, letter in _reason_letters(table).items()
-        ]
+        lines += [f"{MISSING_MARKDOWN}$^{{{letter}}}$: {latex_text(r)}." for r, letter in letters.items()]
     else:
-        lines += [f"{MISSING_MARKDOWN} ({letter}): {r}." for r, letter in _reason_letters(table).items()]
+        lines += [f"{MISSING_MARKDOWN} ({letter}): {r}." for r, letter in letters.items()]
     return lines
 
 

@@ -357,8 +357,8 @@ def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) -> str:
     """The table's total of ``measure`` as its Markdown cell: ``0.71 [0.52, 0.86]``, then ``†`` on fewer than
-    MIN_PAIRS pairs, ``‡`` when few seeds were resampled, and ``(k/8 axes)`` over fewer axes; ``n/a (reason)`` when
-    missing."""
+    MIN_PAIRS pairs, ``‡`` when few seeds were resampled, and, on a line of its own (a panel is narrower than the
+    whole), ``(k/9 axes)`` over fewer axes; ``n/a (reason)`` when missing."""
     if (measure, TOTAL) not in table.index:
         raise ValueError(f"the Kendall table of {experiment_name(*experiment)!r} has no total for {measure!r}")
     r = table.loc[(measure, TOTAL)]
@@ -373,7 +373,7 @@ def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) 
     if bool(r["few_seeds"]):
         text += FEW_SEEDS_MARKDOWN
     if int(r["n_axes"]) < len(AXES):
-        text += f" ({int(r['n_axes'])}/{len(AXES)} axes)"
+        text += f"\n({int(r['n_axes'])}/{len(AXES)} axes)"
     return text
 
 

@@ -38,7 +38,15 @@ from .grid import HYPERPARAMETERS, with_train_size
 from .kendall import AXES, TOTAL, Pairs, Ties, axis_pairs, configurations, granulated_kendall_intervals
 from .tables import MISSING_LATEX, latex_table, latex_text, markdown_table, number, write_table
 
-__all__ = ["EXPERIMENT", "MIN_RANGE_SD", "POWER_COLUMNS", "power_cells", "power_table", "write_power_tables"]
+__all__ = [
+    "EXPERIMENT",
+    "MIN_RANGE_SD",
+    "POWER_COLUMNS",
+    "not_varied",
+    "power_cells",
+    "power_table",
+    "write_power_tables",
+]
 
 EXPERIMENT = "experiment"
 MIN_RANGE_SD = 4.0  # an axis can be ranked when its range is at least this many seed deviations (SPEC §14)
@@ -160,7 +168,8 @@ def power_table(
 
 def power_cells(table: pd.DataFrame, latex: bool = False) -> tuple[list[str], list[list[str]]]:
     """The header and formatted rows of a :func:`power_table` (Markdown, or LaTeX with ``latex=True``): accuracies
-    and deviations to 4 decimals, range/SD to 1, half-widths to 2."""
+    and deviations to 4 decimals, range/SD to 1, half-widths to 2. The axes no group of the design varies
+    (:func:`not_varied`) have no row."""
     missing = MISSING_LATEX if latex else "n/a"
     header = [
         "axis",
@@ -175,7 +184,7 @@ def power_cells(table: pd.DataFrame, latex: bool = False) -> tuple[list[str], li
         "verdict",
     ]
     rows = []
-    for r in table.itertuples():
+    for r in table[table["verdict"] != NO_GROUP].itertuples():
         text = [
             str(r.label),
             missing if pd.isna(r.value_means) or not r.value_means else str(r.value_means),
@@ -185,6 +194,12 @@ def power_cells(table: pd.DataFrame, latex: bool = False) -> tuple[list[str], li
         text += [str(r.n_pairs), str(r.n_resolvable), number(r.half_width, 2, missing), str(r.verdict)]
         rows.append([latex_text(t) for t in text] if latex else text)
     return header, rows
+
+
+def not_varied(table: pd.DataFrame) -> list[str]:
+    """The labels of a :func:`power_table`'s axes that no group of the design varies (verdict n/a, no row in
+    :func:`power_cells`)."""
+    return [str(label) for label in table.loc[table["verdict"] == NO_GROUP, "label"]]
 
 
 def write_power_tables(table: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]:
@@ -200,6 +215,8 @@ def write_power_tables(table: pd.DataFrame, stem: str | os.PathLike[str]) -> lis
         "test images, ranked against accuracy on the other half) gets from the Kendall tables' bootstrap.",
         f"can rank: range >= {MIN_RANGE_SD:g} seed SDs (SPEC §14).",
     ]
+    if not_varied(table):
+        legend.append(f"Axes not shown ({NO_GROUP.removeprefix('n/a: ')}): {', '.join(not_varied(table))}.")
     header, rows = power_cells(table)
     markdown = markdown_table(header, rows, legend)
     latex_header, latex_rows = power_cells(table, latex=True)

@@ -66,7 +66,7 @@ def _page(
         "From training alone, before any measure (SPEC §14): an axis can rank its models when the range of its "
         f"values' mean test accuracies is at least {MIN_RANGE_SD:g} pooled seed standard deviations; otherwise every "
         "measure's coefficient on it is mostly seed noise. The half-width is that of the 95% interval a "
-        "near-perfect reference score gets on this design.",
+        "near-perfect reference score gets on this design. Axes the design varies in no group have no row.",
         *(
             _table(markup, pd.DataFrame(rows, columns=header), experiment)
             for experiment, (header, rows) in power.items()
@@ -89,7 +89,8 @@ def _page(
         "Each cell: the coefficient of the oriented measure against test accuracy, and its 95% bootstrap "
         "interval over the test images and the seeds (SPEC §11). An interval that contains 0 is a result: the "
         f"measure does not rank these models reliably. † marks a cell resting on fewer than {MIN_PAIRS} model "
-        f"pairs; a total over fewer than {len(AXES)} axes says so.",
+        f"pairs; a total over fewer than {len(AXES)} axes says so. Axes the design varies in no group have no "
+        "column.",
     ]
     for experiment, cells in tables.items():
         labelled = cells.rename(index=label)

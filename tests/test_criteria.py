@@ -281,11 +281,16 @@ def test_writers_format_numbers_and_label_measures(tmp_path):
     back = pd.read_csv(csv).set_index(["measure", "statistic"])
     pd.testing.assert_frame_equal(back, table, check_dtype=False)
     text = md.read_text()
-    assert "| c3 | mean | 0.44 | n/a | 0.50 |" in text
-    assert "|  | environments | 4 | 0 | 1 |" in text
-    assert "| 1/σ' | mean |" in text and "0.4375" not in text
+    # columns: the axes with an environment (lr, batch size, depth) and all; the 6 others named under the table
+    assert text.splitlines()[0] == "| measure | statistic | learning rate | batch size | depth | all |"
+    assert "| c3 | mean | 0.44 | 0.50 | n/a | 0.45 |" in text
+    assert "|  | environments | 4 | 1 | 0 | 5 |" in text
+    assert "| 1/σ' | mean | n/a | n/a | 0.75 | 0.75 |" in text and "0.4375" not in text
+    assert "Axes not shown (no environment: no two configurations differ in the axis alone): weight decay, " \
+        "optimizer, dropout, data augm., width, train size." in text  # fmt: skip
     latex = tex.read_text()
-    assert "$1/\\sigma'$ & mean & -- &" in latex and latex.count("\\midrule") == 2
+    assert "$1/\\sigma'$ & mean & -- & -- & 0.75 & 0.75" in latex and latex.count("\\midrule") == 2
+    assert "\\begin{tabular}{llrrrr}" in latex
 
     cmi = cmi_table(lr_batch_grid(), ["c3", "c4"])
     csv, md, tex = write_cmi_tables(cmi, tmp_path / "cmi")

@@ -14,6 +14,7 @@ from intraclass.kendall import (
     draw_test_images,
     granulated_kendall,
     granulated_kendall_intervals,
+    interval_markdown,
     kendall_interval_table,
     kendall_table,
     kendall_tau_a,
@@ -577,8 +578,18 @@ def test_interval_table_and_writers(tmp_path):
     lr_cell = f"{c3.loc['learning_rate', 'value']:.2f} [{c3.loc['learning_rate', 'lo']:.2f}, "
     row = next(line for line in md if line.startswith("| c3 "))
     assert lr_cell in row and "(2/9 axes)" in row
+    # Only the varied axes are columns: the 7 others (no group of either measure with a value) are named below.
+    assert md[0] == "| measure | learning rate | batch size | total |"
+    left_out = "weight decay, optimizer, dropout, data augm., width, depth, train size"
+    assert f"Axes not shown (no group with 2 values of the axis in this study): {left_out}.  " in md
     letters = {line.split(":")[0]: line.split(": ")[1].strip() for line in md if line.startswith("n/a (")}
-    assert letters["n/a (d)"] == "no group with 2 values of the axis." and "n/a (d)" in row
+    assert sorted(letters.values()) == ["measure not computed.", "no axis present.", "no value of the measure."]
+    partly = table.copy()  # one measure with a group on an axis keeps its column, the others' n/a with it
+    partly.loc[("c3", "weight_decay"), ["value", "missing_reason"]] = [0.5, ""]
+    assert (
+        interval_markdown(partly).splitlines()[0] == "| measure | learning rate | weight decay | batch size | total |"
+    )
+    assert "n/a (d): no group with 2 values of the axis." in interval_markdown(partly)
     c2_row = next(line for line in md if line.startswith("| c2 "))
     assert next(k for k, v in letters.items() if v == "measure not computed.") in c2_row
     assert any(line.startswith("[lo, hi]: 95% bootstrap interval (percentile, centred on the estimate), 50 resamples "
@@ -595,7 +606,7 @@ def test_interval_table_and_writers(tmp_path):
     assert "†" not in "".join(md)  # every present cell rests on >= 3 pairs here
 
     tex = paths[2].read_text()
-    assert "\\begin{tabular}{l" + "r" * 10 + "}" in tex and "\\bottomrule" in tex
+    assert "\\begin{tabular}{lrrr}" in tex and "\\bottomrule" in tex
     assert "n/a$^{a}$" in tex and "n/a$^{a}$: no value of the measure." in tex
     assert "95\\% bootstrap interval (percentile" in tex
 

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex
 from matplotlib.markers import MarkerStyle
@@ -238,7 +239,7 @@ def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
     for ax, (experiment, label) in zip(fig.axes[1:], panels, strict=True):
         total = markdown_total(tables[f"{experiment} markdown"], label)
         assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]‡?( \(\d/9 axes\))?", total)  # an interval
-        assert ax.get_title().endswith(f"granulated $\\tau$ = {total}")
+        assert ax.get_title().endswith(f"granulated $\\tau$ = {total}".replace(" (", "\n("))  # axes: own line
     assert "23 kept runs (filled), 1 excluded" in fig.get_suptitle()
 
 
@@ -262,7 +263,7 @@ def test_fig3_title_reads_the_total_cell():
         }
     )
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
-    assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86] (6/9 axes)")
+    assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86]\n(6/9 axes)")
     # every axis present: no "(k/9 axes)"
     table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [-0.0001, np.nan, np.nan, True, 9]
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
@@ -347,7 +348,15 @@ def test_fig3_sharpness_is_negated_with_its_own_columns(tmp_path):
     drawn = np.concatenate([c.get_offsets() for c in ax.collections])
     np.testing.assert_allclose(np.sort(drawn[:, 0]), np.sort(-rows.inv_sigma_p))
     assert ax.get_xlabel() == "$-$$1/\\sigma'$" and not ax.lines  # no control for sharpness
-    assert ax.get_title().endswith(markdown_total(tables["cifar100-coarse_resnet markdown"], "1/σ'"))
+    assert ax.get_title().endswith(
+        markdown_total(tables["cifar100-coarse_resnet markdown"], "1/σ'").replace(" (", "\n(")
+    )
+    # every title inside the figure: a total over k of the 9 axes was once clipped at the figure's right edge
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    for ax in fig.axes:
+        title = ax.title.get_window_extent(renderer)
+        assert 0 <= title.x0 and title.x1 <= fig.bbox.width, ax.get_title()
 
 
 def test_fig3_errors(tmp_path):

@@ -67,6 +67,11 @@ def test_power_numbers_equal_a_hand_computation(tmp_path):
     md = paths[1].read_text()
     assert "| learning rate | 0.01: 0.6000; 0.1: 0.9000 | 2 (2) | 0.1414 | 0.3000 | 2.1 | 4 | 3 |" in md
     assert "can rank: range >= 4 seed SDs" in md
+    # rows: the 2 axes the design varies and the experiment; the 7 others named under the table
+    rows = [line.split(" | ")[0] for line in md.splitlines()[2:6]]
+    assert rows == ["| learning rate", "| batch size", "| experiment", ""]
+    left_out = "weight decay, optimizer, dropout, data augm., width, depth, train size"
+    assert f"Axes not shown (no group with 2 values of the axis): {left_out}.  " in md.splitlines()
     back = pd.read_csv(paths[0], index_col="axis")
     assert back.loc["batch_size", "n_pairs"] == 4 and back.loc[EXPERIMENT, "seed_sd"] == pytest.approx(0.2)
     assert "\\begin{tabular}" in paths[2].read_text()
