@@ -268,7 +268,7 @@ def kendall_table(df: pd.DataFrame, measures: Iterable[str], ties: Ties = "spec"
     Returns
     -------
     DataFrame
-        Index ``measure`` (registry order), columns the 8 axis names and ``total``; missing coefficients NaN.
+        Index ``measure`` (registry order), columns :data:`AXIS_NAMES` and ``total``; missing coefficients NaN.
     """
     order = _measure_order(measures, "kendall_table")
     rows = {}
@@ -418,7 +418,7 @@ def granulated_kendall_intervals(
 
     Returns
     -------
-    DataFrame indexed by cell (the 8 axis names, then ``"total"``) with columns :data:`INTERVAL_COLUMNS`:
+    DataFrame indexed by cell (:data:`AXIS_NAMES`, then ``"total"``) with columns :data:`INTERVAL_COLUMNS`:
     ``value`` (the plain granulated coefficient), ``lo``/``hi`` (:func:`bootstrap_interval` of the resampled
     coefficients; NaN if nothing is resampled), ``n_groups``, ``n_pairs`` (unordered model pairs used: those
     ``pairs`` selects), ``n_pairs_all`` (every pair of the groups, seed pairs included), ``n_axes`` (total only:
@@ -508,9 +508,9 @@ def interval_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     Returns
     -------
     str
-        A row per measure, a column per axis and the total, cells ``0.71 [0.52, 0.86]`` (``†`` after a cell on
-        fewer than :data:`MIN_PAIRS` pairs; ``(k/8 axes)`` after a total over fewer than 8 axes; ``n/a (a)``, the
-        letter's reason in the legend).
+        A row per measure, a column per compared axis (:func:`interval_cells`) and the total, cells
+        ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/9 axes)`` after a
+        total over fewer than the 9 axes; ``n/a (a)``, the letter's reason in the legend).
     """
     return _markdown_grid(interval_cells(table, digits, latex=False), _legend(table, latex=False))
 

@@ -93,7 +93,7 @@ def _page(
         "column.",
     ]
     for experiment, cells in tables.items():
-        labelled = cells.rename(index=label)
+        labelled = cells.rename(index=label, columns={axis.name: axis.label for axis in AXES})
         out.append(_table(markup, labelled.rename_axis("measure").reset_index(), experiment))
     out += _leaderboard_section(markup, leaderboards)
     out.append(_heading(markup, "Controls", 2))

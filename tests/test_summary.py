@@ -49,6 +49,7 @@ def test_front_page_says_what_was_kept_and_why_and_renders_cleanly():
     assert md.index("| learning rate | 6.6 | can rank |") < md.index("**3 runs trained") < md.index("| c3 |")
     assert rst.index("     - can rank") < rst.index("**3 runs trained")
     assert "# Study demo" in md and "| c3 | 0.33 [0.10, 0.60] | 0.33 [0.10, 0.60] (1/8 axes) |" in md
+    assert "| measure | learning rate | total |" in md  # the axes' labels, as in kendall/<experiment>.md
 
 
 def test_front_page_shows_the_top_five_of_each_leaderboard(tmp_path):
