@@ -103,6 +103,7 @@ __all__ = [
     "TOTAL",
     "axis_pairs",
     "bootstrap_interval",
+    "compared_axes",
     "configurations",
     "draw_replicates",
     "draw_test_images",
@@ -509,8 +510,8 @@ def interval_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     -------
     str
         A row per measure, a column per compared axis (:func:`interval_cells`) and the total, cells
-        ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/9 axes)`` after a
-        total over fewer than the 9 axes; ``n/a (a)``, the letter's reason in the legend).
+        ``0.71 [0.52, 0.86]`` (``†`` after a cell on fewer than :data:`MIN_PAIRS` pairs; ``(k/n axes)`` after a
+        total over fewer than the n axes shown; ``n/a (a)``, the letter's reason in the legend).
     """
     return _markdown_grid(interval_cells(table, digits, latex=False), _legend(table, latex=False))
 
@@ -578,6 +579,19 @@ def write_kendall_interval_tables(table: pd.DataFrame, stem: str | os.PathLike[s
     return write_table(stem, table, interval_markdown(table, digits), interval_latex(table, digits))
 
 
+def compared_axes(table: pd.DataFrame) -> list[str]:
+    """The axes a :func:`kendall_interval_table` compares, in :data:`AXIS_NAMES` order: every axis but those the
+    study varies in no group (a column of "n/a" alone: :data:`NO_GROUP`, or a measure missing altogether).
+
+    The interval tables show these axes and the total; a total over fewer of them says ``(k/n axes)``.
+    """
+    reasons = table["missing_reason"].fillna("").unstack("cell").reindex(columns=list(AXIS_NAMES), fill_value="")
+    whole_row = (reasons != "").all(axis=1) & (reasons.nunique(axis=1) == 1)  # a measure missing on every axis
+    no_group = reasons == NO_GROUP
+    not_compared = no_group.any() & (no_group | whole_row.to_numpy()[:, None]).all()
+    return [a for a in AXIS_NAMES if not not_compared[a]]
+
+
 def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFrame:
     """The formatted cells of a :func:`kendall_interval_table`, as :func:`interval_markdown` prints them.
 
@@ -598,7 +612,8 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
         study varies, :data:`NO_GROUP` for every measure; the legend names them) and ``total``, strings.
     """
     _check_interval_table(table)
-    cells = _compared_cells(table)
+    axes = compared_axes(table)
+    cells = [*axes, TOTAL]
     letters = _reason_letters(table, cells)
     few = FEW_PAIRS_LATEX if latex else FEW_PAIRS_MARKDOWN
     grid: dict[str, list[str]] = {}
@@ -620,8 +635,8 @@ def interval_cells(table: pd.DataFrame, digits: int, latex: bool) -> pd.DataFram
                 text += few
             if r["few_seeds"]:
                 text += FEW_SEEDS_LATEX if latex else FEW_SEEDS_MARKDOWN
-            if cell == TOTAL and r["n_axes"] < len(AXES):
-                text += f" ({r['n_axes']}/{len(AXES)} axes)"
+            if cell == TOTAL and r["n_axes"] < len(axes):
+                text += f" ({r['n_axes']}/{len(axes)} axes)"
             row.append(text)
         grid[measure_name] = row
     return pd.DataFrame.from_dict(grid, orient="index", columns=cells)
@@ -994,16 +1009,6 @@ def _check_interval_table(table: pd.DataFrame) -> None:
 # private helpers: formatting
 
 
-def _compared_cells(table: pd.DataFrame) -> list[str]:
-    """The cells an interval table shows: the total and every axis but those the study compares in no group (a
-    column of "n/a" alone: :data:`NO_GROUP`, or a measure missing altogether), in :data:`CELLS` order."""
-    reasons = table["missing_reason"].unstack("cell").reindex(columns=list(AXIS_NAMES), fill_value="")
-    whole_row = (reasons != "").all(axis=1) & (reasons.nunique(axis=1) == 1)  # a measure missing on every axis
-    no_group = reasons == NO_GROUP
-    not_compared = no_group.any() & (no_group | whole_row.to_numpy()[:, None]).all()
-    return [c for c in CELLS if c == TOTAL or not not_compared[c]]
-
-
 def _reason_letters(table: pd.DataFrame, cells: Sequence[str]) -> dict[str, str]:
     """A letter for each reason a shown cell (of ``cells``) is missing, in order of appearance."""
     shown = table[table.index.get_level_values("cell").isin(cells)]
@@ -1040,11 +1045,13 @@ def _legend(table: pd.DataFrame, latex: bool) -> list[str]:
     if table["few_seeds"].any():
         mark = FEW_SEEDS_LATEX if latex else FEW_SEEDS_MARKDOWN
         lines.append(f"{mark} a configuration of the cell has at most {FEW_SEEDS} seeds: its seed noise rests on few.")
-    if (table.xs(TOTAL, level="cell")["n_axes"] < len(AXES)).any():
-        lines.append(f"(k/{len(AXES)} axes): a total over the k axes present only.")
+    axes = compared_axes(table)
+    totals = table.xs(TOTAL, level="cell")
+    if (totals["n_axes"][totals["missing_reason"].fillna("") == ""] < len(axes)).any():
+        lines.append(f"(k/{len(axes)} axes): a total over k of the {len(axes)} axes shown, the others n/a.")
     if attrs.get("ties") == "authors":
         lines.append("Ties as in the authors' code: pairs identical in both values left out.")
-    cells = _compared_cells(table)
+    cells = [*axes, TOTAL]
     left_out = [_cell_label(c) for c in CELLS if c not in cells]
     if left_out:
         lines.append(f"Axes not shown ({NO_GROUP} in this study): {', '.join(left_out)}.")

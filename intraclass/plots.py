@@ -39,7 +39,7 @@ from . import registry
 from .controls import control_column
 from .figure_data import BASE, SEVERAL, NeuronByClass, varied_axes
 from .grid import experiment_name
-from .kendall import AXES, FEW_PAIRS_MARKDOWN, FEW_SEEDS_MARKDOWN, MISSING_MARKDOWN, TOTAL
+from .kendall import AXES, FEW_PAIRS_MARKDOWN, FEW_SEEDS_MARKDOWN, MISSING_MARKDOWN, TOTAL, compared_axes
 from .registry import MEASURES, measures_for
 from .selection import MIN_MODELS, Selection
 from .storage import atomic_path
@@ -358,7 +358,8 @@ def _long_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
 def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) -> str:
     """The table's total of ``measure`` as its Markdown cell: ``0.71 [0.52, 0.86]``, then ``†`` on fewer than
     MIN_PAIRS pairs, ``‡`` when few seeds were resampled, and, on a line of its own (a panel is narrower than the
-    whole), ``(k/9 axes)`` over fewer axes; ``n/a (reason)`` when missing."""
+    whole), ``(k/n axes)`` over fewer than the n axes the study compares (:func:`intraclass.kendall.compared_axes`);
+    ``n/a (reason)`` when missing."""
     if (measure, TOTAL) not in table.index:
         raise ValueError(f"the Kendall table of {experiment_name(*experiment)!r} has no total for {measure!r}")
     r = table.loc[(measure, TOTAL)]
@@ -372,8 +373,9 @@ def _total_text(table: pd.DataFrame, measure: str, experiment: tuple[str, str]) 
         text += FEW_PAIRS_MARKDOWN
     if bool(r["few_seeds"]):
         text += FEW_SEEDS_MARKDOWN
-    if int(r["n_axes"]) < len(AXES):
-        text += f"\n({int(r['n_axes'])}/{len(AXES)} axes)"
+    axes = compared_axes(table)
+    if int(r["n_axes"]) < len(axes):
+        text += f"\n({int(r['n_axes'])}/{len(axes)} axes)"
     return text
 
 

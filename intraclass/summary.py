@@ -89,8 +89,8 @@ def _page(
         "Each cell: the coefficient of the oriented measure against test accuracy, and its 95% bootstrap "
         "interval over the test images and the seeds (SPEC §11). An interval that contains 0 is a result: the "
         f"measure does not rank these models reliably. † marks a cell resting on fewer than {MIN_PAIRS} model "
-        f"pairs; a total over fewer than {len(AXES)} axes says so. Axes the design varies in no group have no "
-        "column.",
+        "pairs; a total over fewer of the shown axes says so (k/n axes). Axes the design varies in no group have "
+        "no column.",
     ]
     for experiment, cells in tables.items():
         labelled = cells.rename(index=label, columns={axis.name: axis.label for axis in AXES})

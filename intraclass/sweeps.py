@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .kendall import AXES, TOTAL, granulated_kendall_intervals
+from .kendall import AXIS_NAMES, NO_GROUP, TOTAL, granulated_kendall_intervals
 from .registry import MEASURES, label
 from .tables import MISSING_MARKDOWN, latex_table, latex_text, markdown_table, number, write_table
 
@@ -40,7 +40,8 @@ def sweep_kendall(
     Returns
     -------
     DataFrame with columns measure, constant ("k" or "percentile"), value (of the constant), total, lo, hi,
-    n_axes, n_pairs, missing_reason; one row per measure and swept value, in the order swept.
+    n_axes, n_pairs, missing_reason, n_axes_compared (the axes the study varies in some group); one row per measure
+    and swept value, in the order swept.
     """
     ids = list(kept["run_id"])
     missing = [i for i in ids if i not in sweeps]
@@ -62,6 +63,7 @@ def sweep_kendall(
                 kept.assign(**{measure: column}), measure, MEASURES[measure].orientation, correct, **options
             )
             total = cells.loc[TOTAL]
+            compared = int((cells.loc[list(AXIS_NAMES), "missing_reason"] != NO_GROUP).sum())
             rows.append(
                 {
                     "measure": measure,
@@ -69,15 +71,28 @@ def sweep_kendall(
                     "value": value,
                     "total": total["value"],
                     **{c: total[c] for c in ("lo", "hi", "n_axes", "n_pairs", "missing_reason")},
+                    "n_axes_compared": compared,
                 }
             )
-    columns = ["measure", "constant", "value", "total", "lo", "hi", "n_axes", "n_pairs", "missing_reason"]
+    columns = [
+        "measure",
+        "constant",
+        "value",
+        "total",
+        "lo",
+        "hi",
+        "n_axes",
+        "n_pairs",
+        "missing_reason",
+        "n_axes_compared",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
 def write_sweep_tables(table: pd.DataFrame, stem: str | os.PathLike[str], digits: int = 2) -> list[Path]:
     """Write a :func:`sweep_kendall` table as ``<stem>.csv`` (every number), ``<stem>.md`` and ``<stem>.tex`` (a row
-    per measure and swept value, the total as ``0.71 [0.52, 0.86] (8/8 axes)``), each atomically.
+    per measure and swept value, the total as ``0.71 [0.52, 0.86]``, then ``(k/n axes)`` when only k of the n axes
+    the study compares have a value), each atomically.
 
     Parameters
     ----------
@@ -104,4 +119,5 @@ def _cell(row: Any, digits: int) -> str:
     if row.missing_reason:
         return f"{MISSING_MARKDOWN} ({row.missing_reason})"
     interval = "" if pd.isna(row.lo) else f" [{number(row.lo, digits)}, {number(row.hi, digits)}]"
-    return f"{number(row.total, digits)}{interval} ({row.n_axes}/{len(AXES)} axes)"
+    axes = f" ({row.n_axes}/{row.n_axes_compared} axes)" if row.n_axes < row.n_axes_compared else ""
+    return f"{number(row.total, digits)}{interval}{axes}"

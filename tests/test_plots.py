@@ -14,7 +14,7 @@ from matplotlib.colors import to_hex
 from matplotlib.markers import MarkerStyle
 
 from intraclass import figure_data, plots
-from intraclass.kendall import granulated_kendall, interval_markdown, kendall_interval_table
+from intraclass.kendall import AXES, granulated_kendall, interval_markdown, kendall_interval_table
 from intraclass.selection import experiment_name, select_runs
 
 GRID = dict(lr=[0.01, 0.1], batch_size=[100, 300], optimizer=["sgd", "adam"])
@@ -238,7 +238,7 @@ def test_fig3_layout_titles_from_the_kendall_table(tmp_path):
     panels = [("cifar10_vgg", "c3"), ("cifar100-coarse_resnet", "c1"), ("cifar100-coarse_resnet", "c3")]
     for ax, (experiment, label) in zip(fig.axes[1:], panels, strict=True):
         total = markdown_total(tables[f"{experiment} markdown"], label)
-        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]‡?( \(\d/9 axes\))?", total)  # an interval
+        assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]‡?( \(\d/\d axes\))?", total)  # an interval
         assert ax.get_title().endswith(f"granulated $\\tau$ = {total}".replace(" (", "\n("))  # axes: own line
     assert "23 kept runs (filled), 1 excluded" in fig.get_suptitle()
 
@@ -264,7 +264,14 @@ def test_fig3_title_reads_the_total_cell():
     )
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86]\n(6/9 axes)")
-    # every axis present: no "(k/9 axes)"
+    # a study that compares one axis (the 8 others in no group): a total over it carries no mark
+    one_axis = pd.concat([table.iloc[:1]] * 9 + [table.iloc[1:]], ignore_index=True)
+    one_axis["cell"] = [axis.name for axis in AXES] + ["total"]
+    one_axis.loc[1:8, "missing_reason"] = "no group with 2 values of the axis"
+    one_axis.loc[9, "n_axes"] = 1
+    fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": one_axis})
+    assert fig.axes[0].get_title().endswith("= 0.71 [0.52, 0.86]")
+    # every axis present: no "(k/n axes)"
     table.loc[1, ["value", "lo", "hi", "few_pairs", "n_axes"]] = [-0.0001, np.nan, np.nan, True, 9]
     fig = plots.fig3_measure_vs_accuracy(selection, {"cifar10_vgg": table})
     assert fig.axes[0].get_title().endswith("= 0.00†")

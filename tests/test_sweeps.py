@@ -41,7 +41,11 @@ def test_each_swept_value_is_the_granulated_kendall_of_its_column(tmp_path):
     ).loc["total"]
     assert table.loc[1, ["total", "lo", "hi"]].tolist() == pytest.approx([direct.value, direct.lo, direct.hi])
     md = write_sweep_tables(table, tmp_path / "sweeps")[1].read_text()
-    assert "| c1 | k | 1 | 1.00 [" in md and "(2/9 axes)" in md
+    assert table["n_axes"].tolist() == [2, 2, 2] and table["n_axes_compared"].tolist() == [2, 2, 2]
+    assert "| c1 | k | 1 | 1.00 [1.00, 1.00] |" in md  # a total over both axes compared: no mark
+    fewer = table.assign(n_axes=[1, 2, 2])  # c1 at k=1 with a value on one of the 2 axes
+    md = write_sweep_tables(fewer, tmp_path / "fewer")[1].read_text()
+    assert "| c1 | k | 1 | 1.00 [1.00, 1.00] (1/2 axes) |" in md and md.count("axes)") == 1
 
 
 def test_runs_swept_over_different_values_or_missing_are_refused():
